@@ -1,0 +1,122 @@
+"""Chats, their members and messages, and the durable event stream clients resume from."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Chat(models.Model):
+    """A conversation: a direct chat between two users, a group, or a broadcast channel."""
+
+    class Type(models.TextChoices):
+        DIRECT = "direct"
+        GROUP = "group"
+        CHANNEL = "channel"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=8, choices=Type.choices)
+    title = models.CharField(max_length=128, blank=True)
+    description = models.CharField(max_length=1000, blank=True)
+    avatar = models.ForeignKey("media.Attachment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # "<smaller user id>:<larger user id>" for direct chats, so a pair has at most one.
+    direct_key = models.CharField(max_length=73, unique=True, null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Sequence of the newest message; incremented under the row lock, so seqs are gap-free.
+    last_seq = models.BigIntegerField(default=0)
+    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.title or f"{self.type} {self.id}"
+
+
+class ChatMember(models.Model):
+    """A user's membership in a chat, with their role and receipt positions."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        ADMIN = "admin"
+        MEMBER = "member"
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_memberships")
+    role = models.CharField(max_length=8, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    # Stream events of this chat with an id above this one concern the member.
+    joined_event_id = models.BigIntegerField(default=0)
+    last_delivered_seq = models.BigIntegerField(default=0)
+    last_read_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chat", "user"], name="chats_member_unique")]
+        indexes = [models.Index(fields=["user", "chat"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.chat_id} ({self.role})"
+
+
+class Message(models.Model):
+    """A message; `seq` is its gap-free position in the chat."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    seq = models.BigIntegerField()
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The sender's idempotency key: a repeated (sender, client_id) returns the original message.
+    client_id = models.CharField(max_length=64)
+    text = models.TextField(blank=True)
+    reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attachments = models.ManyToManyField("media.Attachment", blank=True, related_name="messages")
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "seq"], name="chats_message_chat_seq_unique"),
+            models.UniqueConstraint(fields=["sender", "client_id"], name="chats_message_sender_client_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.chat_id}#{self.seq}"
+
+
+class StreamEvent(models.Model):
+    """One durable event in the stream clients resume from; `id` is the public cursor.
+
+    An event concerns the members of `chat` (those who joined before it) and, if set, `user`
+    (for instance the member who was just removed). Ids are assigned in commit order (see
+    chats.events), so reading `id > cursor` never skips an event committed later.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=32)
+    chat = models.ForeignKey(Chat, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField()
+    # The socket whose frame caused the event; it got an ack and is skipped by live delivery.
+    origin = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["chat", "id"]),
+            models.Index(fields=["user", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.type}"
+
+
+class StreamRetention(models.Model):
+    """Singleton: events up to `pruned_through_id` were deleted; older cursors are expired."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    pruned_through_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"pruned through {self.pruned_through_id}"

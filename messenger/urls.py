@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from messenger import views
+
+api_v1 = [
+    path("", include("accounts.api.urls")),
+    path("", include("chats.api.urls")),
+    path("", include("media.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Unknown API paths answer JSON even with DEBUG on (Django's handler404 only runs with it off).
+    re_path(r"^api/", views.api_not_found),
+]
+
+handler404 = "messenger.views.not_found"
+handler500 = "messenger.views.server_error"
