@@ -3,6 +3,7 @@
 import os
 
 import pytest
+from channels.layers import channel_layers
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -27,6 +28,15 @@ def _clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    # Each async test runs its own event loop; a channel layer keeps loop-bound state
+    # (connections, locks), so every test gets a new one.
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -27,9 +28,18 @@ class Chat(models.Model):
     # Sequence of the newest message; incremented under the row lock, so seqs are gap-free.
     last_seq = models.BigIntegerField(default=0)
     last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Deleted chats keep their rows (and members) so the chat:deleted event still reaches everyone.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.title or f"{self.type} {self.id}"
+
+    def direct_peer_id(self, user_id) -> str | None:
+        """The other participant of a direct chat, read from its key without a query."""
+        if not self.direct_key:
+            return None
+        first, second = self.direct_key.split(":")
+        return second if first == str(user_id) else first
 
 
 class ChatMember(models.Model):
@@ -97,9 +107,9 @@ class StreamEvent(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    payload = models.JSONField()
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
     # The socket whose frame caused the event; it got an ack and is skipped by live delivery.
-    origin = models.CharField(max_length=64, blank=True)
+    origin = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -120,3 +130,18 @@ class StreamRetention(models.Model):
 
     def __str__(self) -> str:
         return f"pruned through {self.pruned_through_id}"
+
+
+class SocketConnection(models.Model):
+    """A live WebSocket. A user is online while they have at least one."""
+
+    channel_name = models.CharField(max_length=200, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    session = models.ForeignKey("accounts.DeviceSession", on_delete=models.CASCADE, related_name="+")
+    connected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} via {self.channel_name}"

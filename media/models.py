@@ -1,4 +1,4 @@
-"""Uploaded files. The media issue builds the upload pipeline on this model."""
+"""Uploaded files: message attachments and avatars. The pipeline is in media.services."""
 
 import uuid
 
@@ -30,7 +30,11 @@ class Attachment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["uploader", "created_at"])]
+        indexes = [
+            models.Index(fields=["uploader", "created_at"]),
+            # media_cleanup scans uploads by age.
+            models.Index(fields=["created_at"], name="media_attachment_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_filename} ({self.content_type})"

@@ -1,7 +1,170 @@
-"""Placeholder; replaced by the real-time core."""
+"""The one WebSocket consumer: a thin frame dispatcher.
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+It parses and checks each client frame, enforces the size and rate limits, and hands the
+`data` to the handler registered for the frame's `type` (chats.handlers and, later, other
+apps' handlers). Handlers call services; services publish events. Errors of any handler come
+back as an `error` frame with the handler's stable code; the socket stays open.
+"""
+
+import json
+import logging
+import time
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from accounts.api.serializers import MeSerializer
+from chats import handlers as chat_handlers
+from chats.events import encode_frame
+from chats.stream import dispatcher_for_running_loop
+from messenger.errors import ApplicationError
+from messenger.realtime import session_group, user_group
+from messenger.ws_protocol import CLOSE_SESSION_ENDED, ProtocolError
+
+logger = logging.getLogger(__name__)
+
+HANDLERS = {**chat_handlers.HANDLERS}
 
 
-class ClientConsumer(AsyncJsonWebsocketConsumer):
-    pass
+class TokenBucket:
+    """Per-connection rate limit: `rate` frames per second with bursts up to `burst`."""
+
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
+    def __init__(self, *, rate: float, burst: float) -> None:
+        self.rate, self.burst, self.tokens, self.updated = rate, burst, burst, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class ClientConsumer(AsyncWebsocketConsumer):
+    """One per client device, at /ws/. Authenticated by messenger.ws_auth before it exists."""
+
+    async def connect(self) -> None:
+        self.user = self.scope["user"]
+        self.device_session = self.scope["device_session"]
+        self.user_id = str(self.user.pk)
+        self.rate_limit = TokenBucket(rate=settings.WS_RATE_LIMIT_PER_SECOND, burst=settings.WS_RATE_LIMIT_BURST)
+        self.typing_timers: dict[str, Any] = {}
+        self.ready_sent = False
+        self.pending_frames: list[str] = []
+        self.registered = False
+        await self.accept()
+        for group in (user_group(self.user_id), session_group(self.device_session.pk)):
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.dispatcher = dispatcher_for_running_loop()
+        self.ready_cursor = await self.dispatcher.register(self)
+        self.registered = True
+        self.live_cursor = self.ready_cursor
+        await chat_handlers.on_connect(self)
+        await self.send(
+            text_data=encode_frame(
+                "ready",
+                {
+                    "user": MeSerializer(self.user).data,
+                    "session_id": str(self.device_session.pk),
+                    "cursor": self.ready_cursor,
+                },
+            )
+        )
+        self.ready_sent = True
+        for frame in self.pending_frames:
+            await self.send(text_data=frame)
+        self.pending_frames = []
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "registered", False):
+            return
+        try:
+            await chat_handlers.on_disconnect(self)
+        finally:
+            await self.dispatcher.unregister(self)
+            for group in (user_group(self.user_id), session_group(self.device_session.pk)):
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    # --- client frames ---------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        ref = None
+        try:
+            if bytes_data is not None or text_data is None:
+                raise ProtocolError("Frames must be JSON text.", code="invalid_frame")
+            if len(text_data) > settings.WS_MAX_FRAME_BYTES:
+                raise ProtocolError(
+                    f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.", code="frame_too_large"
+                )
+            event_type, ref, data = _parse_frame(text_data)
+            if not self.rate_limit.take():
+                raise ProtocolError("Too many frames; slow down.", code="rate_limited")
+            handler = HANDLERS.get(event_type)
+            if handler is None:
+                raise ProtocolError(f"Unknown event type {event_type!r}.", code="unknown_type")
+            ack = await handler(self, data)
+            if ref is not None:
+                await self.send_frame("ack", ack or {}, ref=ref)
+        except ApplicationError as error:
+            ref = ref if ref is not None else getattr(error, "ref", None)
+            await self.send_frame(
+                "error", {"code": error.code, "message": error.message, "details": error.details}, ref=ref
+            )
+        except Exception:
+            logger.exception("WebSocket frame failed (user %s, ref %r)", self.user_id, ref)
+            await self.send_frame("error", {"code": "server_error", "message": "Internal server error."}, ref=ref)
+
+    async def send_frame(self, event_type: str, data: dict[str, Any], *, ref: str | None = None) -> None:
+        frame: dict[str, Any] = {"type": event_type}
+        if ref is not None or event_type in ("ack", "error"):
+            frame["ref"] = ref
+        frame["data"] = data
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
+
+    async def send_frame_raw(self, event_type: str, data: Any, *, cursor: int) -> None:
+        await self.send(text_data=encode_frame(event_type, data, cursor=cursor))
+
+    # --- server-side deliveries -------------------------------------------------------------
+
+    async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
+        """Called by the StreamDispatcher, in stream order."""
+        self.live_cursor = max(self.live_cursor, event_id)
+        if frame is None:
+            return
+        if not self.ready_sent:
+            self.pending_frames.append(frame)  # `ready` must be the first frame
+            return
+        await self.send(text_data=frame)
+
+    async def client_event(self, message: dict[str, Any]) -> None:
+        """An ephemeral event (typing, presence) from the channel layer, already encoded."""
+        if message.get("exclude") != self.channel_name:
+            await self.send(text_data=message["frame"])
+
+    async def session_revoked(self, message: dict[str, Any]) -> None:
+        await self.close(code=CLOSE_SESSION_ENDED)
+
+
+def _parse_frame(text: str) -> tuple[str, str | None, dict[str, Any]]:
+    try:
+        frame = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError("The frame is not valid JSON.", code="invalid_json") from exc
+    if not isinstance(frame, dict):
+        raise ProtocolError("A frame is a JSON object.", code="invalid_frame")
+    ref = frame.get("ref")
+    if ref is not None and not isinstance(ref, str | int):
+        raise ProtocolError("`ref` must be a string.", code="invalid_frame")
+    ref = None if ref is None else str(ref)[:64]
+    event_type = frame.get("type")
+    if not isinstance(event_type, str):
+        raise ProtocolError("A frame needs a string `type`.", code="invalid_frame", ref=ref)
+    data = frame.get("data", {})
+    if not isinstance(data, dict):
+        raise ProtocolError("`data` must be a JSON object.", code="invalid_frame", ref=ref)
+    return event_type, ref, data

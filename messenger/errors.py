@@ -21,5 +21,5 @@ class ApplicationError(Exception):
 class NotFound(ApplicationError):
     """A missing object and a forbidden one look the same, so ids can't be probed."""
 
-    def __init__(self, message: str = "Not found.", *, code: str = "not_found") -> None:
-        super().__init__(message, code=code, status=404)
+    def __init__(self, message: str = "Not found.", *, code: str = "not_found", details=None) -> None:
+        super().__init__(message, code=code, status=404, details=details)

@@ -5,6 +5,7 @@ the project root. With nothing set, the project runs on embedded defaults: SQLit
 channel layer and local file storage. See `.env.example` for every variable.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -104,8 +105,9 @@ else:
             # SQLite serialises writers; wait for the lock instead of failing with "database is locked".
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
             # A file, not the shared-cache in-memory default: that one fails concurrent writers
-            # with "table is locked" instead of waiting, and tests exercise concurrency.
-            "TEST": {"NAME": BASE_DIR / "var" / "test.sqlite3"},
+            # with "table is locked" instead of waiting, and tests exercise concurrency. One per
+            # process, so two test runs on one checkout don't share it.
+            "TEST": {"NAME": BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -141,7 +143,29 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media-files/"
 MEDIA_ROOT = BASE_DIR / env_str("MEDIA_ROOT", "var/media")
 
+# Uploads (media app; see docs/media.md). Per-kind size limits in bytes, enforced while the body
+# streams in; the kind comes from the file's magic bytes, never from its name.
+MEDIA_MAX_UPLOAD_BYTES = {
+    "image": env_int("MEDIA_MAX_IMAGE_BYTES", 20 * 1024**2),
+    "audio": env_int("MEDIA_MAX_AUDIO_BYTES", 50 * 1024**2),
+    "video": env_int("MEDIA_MAX_VIDEO_BYTES", 512 * 1024**2),
+    "file": env_int("MEDIA_MAX_FILE_BYTES", 100 * 1024**2),
+}
+# Total stored bytes per user, over all their uploads.
+MEDIA_USER_QUOTA_BYTES = env_int("MEDIA_USER_QUOTA_BYTES", 1024**3)
+# Images above this many pixels (summed over frames for animations) are refused: a small file can
+# decode to gigabytes (decompression bomb). Also applied to Pillow's own limit at start-up.
+MEDIA_MAX_IMAGE_PIXELS = env_int("MEDIA_MAX_IMAGE_PIXELS", 40_000_000)
+MEDIA_THUMBNAIL_MAX_SIDE = 320
+MEDIA_MAX_ATTACHMENTS_PER_MESSAGE = 10
+# Uploads per user (DRF throttle rate); each image upload costs a decode and an encode.
+MEDIA_UPLOAD_RATE = env_str("MEDIA_UPLOAD_RATE", "120/min")
+# `manage.py media_cleanup` deletes uploads older than this that no message or avatar uses.
+MEDIA_UNATTACHED_TTL_HOURS = env_int("MEDIA_UNATTACHED_TTL_HOURS", 24)
+
 S3_BUCKET = env_str("S3_BUCKET", "")
+# Lifetime of the presigned URLs that /download redirects to.
+S3_URL_EXPIRE_SECONDS = env_int("S3_URL_EXPIRE_SECONDS", 300)
 if S3_BUCKET:
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -154,7 +178,7 @@ if S3_BUCKET:
             # The bucket is never public: every download is a short-lived presigned URL.
             "default_acl": "private",
             "querystring_auth": True,
-            "querystring_expire": env_int("S3_URL_EXPIRE_SECONDS", 300),
+            "querystring_expire": S3_URL_EXPIRE_SECONDS,
             "file_overwrite": False,
             "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
         },
@@ -271,6 +295,8 @@ TYPING_TIMEOUT_SECONDS = 6
 SYNC_MAX_EVENTS = 1000
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
 MESSAGE_MAX_LENGTH = 4096
+CHAT_MAX_MEMBERS_PER_REQUEST = 1000
+STREAM_POLL_INTERVAL_SECONDS = 1.0
 
 # --- Misc --------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

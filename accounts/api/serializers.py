@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import Block, Contact, DeviceSession, User
 from accounts.phones import phone_normalize
+from media.api.serializers import AvatarSerializer
 from messenger.errors import ApplicationError
 
 USERNAME_FIELD = serializers.RegexField(
@@ -35,6 +36,7 @@ class UserSerializer(serializers.ModelSerializer):
     """What any user may see of another."""
 
     id = serializers.CharField(read_only=True, help_text="Opaque user id.")
+    avatar = AvatarSerializer(source="avatar_id", read_only=True, allow_null=True)
 
     class Meta:
         model = User
@@ -48,11 +50,29 @@ class MeSerializer(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     username = USERNAME_FIELD
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True)
+    avatar = AvatarSerializer(source="avatar_id", read_only=True, allow_null=True)
+    avatar_id = serializers.UUIDField(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        help_text="Id of an image you uploaded (POST /api/v1/media) to use as avatar; null removes it.",
+    )
 
     class Meta:
         model = User
-        fields = ["id", "username", "display_name", "bio", "avatar", "last_seen", "phone", "email", "date_joined"]
-        read_only_fields = ["id", "avatar", "last_seen", "phone", "date_joined"]
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "bio",
+            "avatar",
+            "avatar_id",
+            "last_seen",
+            "phone",
+            "email",
+            "date_joined",
+        ]
+        read_only_fields = ["id", "last_seen", "phone", "date_joined"]
         extra_kwargs = {"username": {"required": False}}
 
 

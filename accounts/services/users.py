@@ -1,12 +1,25 @@
 """Creating and editing user accounts."""
 
+import enum
+import uuid
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts import errors
 from accounts.models import User
+from media.selectors import attachment_get_avatar_candidate
 from messenger.errors import ApplicationError
+
+
+class _Unchanged(enum.Enum):
+    """Default of arguments for which None is a value ("remove the avatar")."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = _Unchanged.UNCHANGED
 
 
 def _ensure_unique(
@@ -56,8 +69,9 @@ def user_update(
     bio: str | None = None,
     username: str | None = None,
     email: str | None = None,
+    avatar_id: uuid.UUID | _Unchanged | None = UNCHANGED,
 ) -> User:
-    """Edit the caller's own profile."""
+    """Edit the caller's own profile. `avatar_id` must name an image the user uploaded; None removes it."""
     fields: list[str] = []
     if username is not None and username != user.username:
         _ensure_unique(username=username, exclude=user)
@@ -75,6 +89,12 @@ def user_update(
     if bio is not None:
         user.bio = bio
         fields.append("bio")
-    if fields:
-        user.save(update_fields=fields)
+    # One transaction: the avatar's row stays locked from the check until the save, so media_cleanup
+    # cannot delete an old upload that is becoming an avatar.
+    with transaction.atomic():
+        if avatar_id is not UNCHANGED:
+            user.avatar = attachment_get_avatar_candidate(uploader=user, attachment_id=avatar_id) if avatar_id else None
+            fields.append("avatar")
+        if fields:
+            user.save(update_fields=fields)
     return user

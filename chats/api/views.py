@@ -1,0 +1,287 @@
+"""Chats REST endpoints. Thin: parse, call a selector or service, shape the answer."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chats import selectors, services
+from chats.api import serializers as s
+from messenger.api.pagination import DefaultCursorPagination
+from messenger.api.schema import AUTH_ERRORS, errors
+
+NOT_FOUND = errors(e404="not_found")
+FORBIDDEN = errors(e403="forbidden")
+
+
+class ChatCursorPagination(DefaultCursorPagination):
+    ordering = ("-last_activity_at", "-id")
+
+
+def _chat_response(request: Request, chat_id, *, http_status: int = 200) -> Response:
+    chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+    selectors.chats_attach_last_messages([chat])
+    return Response(s.ChatSerializer(chat, context={"request": request}).data, status=http_status)
+
+
+@extend_schema(tags=["chats"])
+class ChatListView(ListAPIView):
+    serializer_class = s.ChatSerializer
+    pagination_class = ChatCursorPagination
+
+    def get_queryset(self):
+        return selectors.chat_list_for_user(user=self.request.user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return selectors.chats_attach_last_messages(page)
+
+    @extend_schema(summary="The caller's chats, newest activity first, with unread counts")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.ChatCreateSerializer,
+        responses={201: s.ChatSerializer, **AUTH_ERRORS, **errors(e400="validation_error", e404="not_found")},
+        summary="Create a group or channel (the caller becomes its owner)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.ChatCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        chat = services.chat_create(creator=request.user, **serializer.validated_data)
+        return _chat_response(request, chat.pk, http_status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["chats"])
+class DirectChatView(APIView):
+    @extend_schema(
+        request=s.DirectChatCreateSerializer,
+        responses={
+            200: s.ChatSerializer,
+            201: s.ChatSerializer,
+            **AUTH_ERRORS,
+            **errors(e400="validation_error, cannot_message_self", e403="blocked", e404="not_found"),
+        },
+        summary="Find or create the direct chat with a user (200 existing, 201 new)",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = s.DirectChatCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        chat, created = services.chat_direct_get_or_create(
+            user=request.user, other_user_id=serializer.validated_data["user_id"]
+        )
+        return _chat_response(request, chat.pk, http_status=201 if created else 200)
+
+
+@extend_schema(tags=["chats"])
+class ChatDetailView(APIView):
+    @extend_schema(responses={200: s.ChatSerializer, **AUTH_ERRORS, **NOT_FOUND}, summary="One chat")
+    def get(self, request: Request, chat_id) -> Response:
+        return _chat_response(request, chat_id)
+
+    @extend_schema(
+        request=s.ChatUpdateSerializer,
+        responses={
+            200: s.ChatSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="validation_error, not_allowed_for_direct", e403="forbidden"),
+        },
+        summary="Edit title/description (owner and admins)",
+    )
+    def patch(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        serializer = s.ChatUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.chat_update(chat=chat, actor=request.user, **serializer.validated_data)
+        return _chat_response(request, chat_id)
+
+    @extend_schema(
+        responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **FORBIDDEN},
+        summary="Delete the chat for everyone (group/channel owner, or either side of a direct chat)",
+    )
+    def delete(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        services.chat_delete(chat=chat, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["members"])
+class MemberListView(APIView):
+    @extend_schema(
+        responses={200: s.MemberSerializer(many=True), **AUTH_ERRORS, **NOT_FOUND}, summary="Members of a chat"
+    )
+    def get(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        return Response(s.MemberSerializer(selectors.member_list(chat=chat), many=True).data)
+
+    @extend_schema(
+        request=s.MemberAddSerializer,
+        responses={
+            201: s.MemberSerializer(many=True),
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="validation_error, not_allowed_for_direct", e403="forbidden"),
+        },
+        summary="Add members (owner and admins); returns the ones newly added",
+    )
+    def post(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        serializer = s.MemberAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        added = services.chat_member_add(chat=chat, actor=request.user, **serializer.validated_data)
+        return Response(s.MemberSerializer(added, many=True).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["members"])
+class MemberDetailView(APIView):
+    @extend_schema(
+        request=s.MemberUpdateSerializer,
+        responses={
+            200: s.MemberSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="validation_error, not_allowed_for_direct", e403="forbidden"),
+        },
+        summary="Change a member's role (owner only; role=owner hands ownership over)",
+    )
+    def patch(self, request: Request, chat_id, user_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        serializer = s.MemberUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.chat_member_update(
+            chat=chat, actor=request.user, user_id=user_id, **serializer.validated_data
+        )
+        return Response(s.MemberSerializer(member).data)
+
+    @extend_schema(
+        responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **errors(e400="not_allowed_for_direct", e403="forbidden")},
+        summary="Remove a member; removing yourself leaves the chat",
+    )
+    def delete(self, request: Request, chat_id, user_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        services.chat_member_remove(chat=chat, actor=request.user, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _HistoryQuery(s.serializers.Serializer):
+    before = s.serializers.IntegerField(required=False, min_value=1)
+    after = s.serializers.IntegerField(required=False, min_value=0)
+    limit = s.serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+@extend_schema(tags=["messages"])
+class MessageListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("before", int, description="Page backward: messages with seq below this."),
+            OpenApiParameter("after", int, description="Page forward: messages with seq above this."),
+            OpenApiParameter("limit", int, description="1-200, default 50."),
+        ],
+        responses={200: s.MessagePageSerializer, **AUTH_ERRORS, **NOT_FOUND, **errors(e400="validation_error")},
+        summary="Message history by seq (ascending within a page)",
+    )
+    def get(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        query = _HistoryQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        messages, has_more = selectors.message_list(chat=chat, **query.validated_data)
+        return Response({"results": s.MessageSerializer(messages, many=True).data, "has_more": has_more})
+
+    @extend_schema(
+        request=s.MessageCreateSerializer,
+        responses={
+            201: s.MessageSerializer,
+            200: s.MessageSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(
+                e400="validation_error, empty_message, invalid_reply, client_id_reused, attachment_not_found",
+                e403="forbidden, blocked",
+            ),
+        },
+        summary="Send a message (same rules as message:send; 200 for a repeated client_id)",
+    )
+    def post(self, request: Request, chat_id) -> Response:
+        serializer = s.MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message, duplicate = services.message_send(sender=request.user, chat_id=chat_id, **serializer.validated_data)
+        return Response(s.MessageSerializer(message).data, status=200 if duplicate else 201)
+
+
+@extend_schema(tags=["messages"])
+class MessageDetailView(APIView):
+    @extend_schema(
+        request=s.MessageEditSerializer,
+        responses={
+            200: s.MessageSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="validation_error, empty_message", e403="forbidden"),
+        },
+        summary="Edit a message's text (sender only)",
+    )
+    def patch(self, request: Request, chat_id, message_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        message = selectors.message_get_in_chat(chat=chat, message_id=message_id)
+        serializer = s.MessageEditSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.message_edit(user=request.user, chat=chat, message=message, **serializer.validated_data)
+        return Response(s.MessageSerializer(message).data)
+
+    @extend_schema(
+        responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **FORBIDDEN},
+        summary="Delete a message for everyone (sender, or group/channel owner and admins)",
+    )
+    def delete(self, request: Request, chat_id, message_id) -> Response:
+        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        message = selectors.message_get_in_chat(chat=chat, message_id=message_id)
+        services.message_delete(user=request.user, chat=chat, message=message)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["messages"])
+class ReadView(APIView):
+    @extend_schema(
+        request=s.ReadSerializer,
+        responses={200: s.ReceiptStateSerializer, **AUTH_ERRORS, **NOT_FOUND, **errors(e400="validation_error")},
+        summary="Mark messages read up to a seq (same as message:read)",
+    )
+    def post(self, request: Request, chat_id) -> Response:
+        serializer = s.ReadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.receipt_update(
+            user=request.user, chat_id=chat_id, read_up_to=serializer.validated_data["up_to_seq"]
+        )
+        return Response(services.receipt_payload(member))
+
+
+class _SyncQuery(s.serializers.Serializer):
+    cursor = s.serializers.IntegerField(min_value=0)
+    limit = s.serializers.IntegerField(required=False, min_value=1, max_value=1000)
+
+
+@extend_schema(tags=["sync"])
+class SyncView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", int, required=True, description="The last cursor the client processed."),
+            OpenApiParameter("limit", int, description="At most this many events (1-1000)."),
+        ],
+        responses={
+            200: s.SyncResultSerializer,
+            **AUTH_ERRORS,
+            **errors(e400="validation_error", e410="cursor_expired (reload over REST)"),
+        },
+        summary="Events after a cursor, for HTTP-only clients (same stream as the WebSocket)",
+    )
+    def get(self, request: Request) -> Response:
+        query = _SyncQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        page = selectors.stream_events_for_user(
+            user_id=request.user.pk, after=query.validated_data["cursor"], limit=query.validated_data.get("limit")
+        )
+        events = [{"type": event.type, "cursor": event.id, "data": event.payload} for event in page.events]
+        return Response({"events": events, "cursor": page.cursor, "has_more": page.has_more})

@@ -1,0 +1,84 @@
+"""Events of the chats app: the only module here that writes the stream or talks to the channel layer.
+
+Two kinds of events leave the server:
+
+* Durable events (messages, receipts, membership): `stream_event_record` inserts a StreamEvent
+  row as the last step of the writing transaction. After commit, every server process's
+  StreamDispatcher (chats.stream) is woken, reads the new rows in id order and pushes them to
+  its local sockets. The channel layer only carries the wake-up, so a dropped notification
+  delays delivery until the dispatcher's next poll instead of losing anything.
+* Ephemeral events (typing, presence): sent through the channel layer to each recipient's user
+  group, encoded once. Losing one is harmless.
+"""
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection, transaction
+
+from chats.models import StreamEvent
+from messenger.realtime import user_group
+
+DISPATCHER_GROUP = "stream.dispatchers"
+
+# Any constant works; it names the one advisory lock that orders stream inserts.
+_STREAM_ORDER_LOCK_KEY = 7_236_112_001
+
+
+def stream_event_record(
+    *, type: str, payload: dict[str, Any], chat_id=None, user_id=None, origin: str = ""
+) -> StreamEvent:
+    """Append a durable event. Call it last in the transaction: it serialises commits.
+
+    Ids come from a sequence, so two transactions could otherwise commit ids out of order and
+    a reader at `id > cursor` would skip the late one forever. Taking one transaction-scoped
+    lock before the insert makes id order equal commit order. SQLite already allows a single
+    writer at a time. The lock is held only from here to commit, so keep this the last write.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_STREAM_ORDER_LOCK_KEY])
+    event = StreamEvent.objects.create(type=type, payload=payload, chat_id=chat_id, user_id=user_id, origin=origin)
+    transaction.on_commit(_wake_dispatchers)
+    return event
+
+
+def _wake_dispatchers() -> None:
+    from chats.stream import wake_local_dispatchers  # the stream module imports the ORM side lazily
+
+    wake_local_dispatchers()
+    async_to_sync(get_channel_layer().group_send)(DISPATCHER_GROUP, {"type": "stream.wakeup"})
+
+
+def encode_frame(event_type: str, data: dict[str, Any], cursor: int | None = None) -> str:
+    """Encode a server event frame once; the same text goes to every recipient."""
+    frame: dict[str, Any] = {"type": event_type}
+    if cursor is not None:
+        frame["cursor"] = cursor
+    frame["data"] = data
+    return json.dumps(frame, separators=(",", ":"), default=str)
+
+
+async def ephemeral_broadcast(
+    *, event_type: str, data: dict[str, Any], user_ids: Iterable, exclude_channel: str = ""
+) -> None:
+    """Send a best-effort event to every socket of each user (minus `exclude_channel`)."""
+    layer = get_channel_layer()
+    message = {"type": "client.event", "frame": encode_frame(event_type, data), "exclude": exclude_channel}
+    for user_id in user_ids:
+        await layer.group_send(user_group(user_id), message)
+
+
+def typing_payload(*, chat_id, user_id) -> dict[str, str]:
+    return {"chat_id": str(chat_id), "user_id": str(user_id)}
+
+
+def presence_payload(*, user_id, online: bool, last_seen) -> dict[str, Any]:
+    return {
+        "user_id": str(user_id),
+        "status": "online" if online else "offline",
+        "last_seen": last_seen.isoformat() if last_seen else None,
+    }

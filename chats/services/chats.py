@@ -1,0 +1,100 @@
+"""Creating, editing and deleting chats."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import selectors as account_selectors
+from accounts.models import User
+from chats import errors
+from chats.api.serializers import ChatPublicSerializer
+from chats.events import stream_event_record
+from chats.models import Chat, ChatMember
+from chats.services.rules import require_manager, require_role
+from messenger.errors import ApplicationError, NotFound
+
+
+def _direct_key(first_id, second_id) -> str:
+    return ":".join(sorted([str(first_id), str(second_id)]))
+
+
+def _chat_created_record(chat: Chat, *, actor: User) -> None:
+    stream_event_record(
+        type="chat:created",
+        chat_id=chat.pk,
+        payload={"chat": ChatPublicSerializer(chat).data, "by": str(actor.pk)},
+    )
+
+
+def chat_direct_get_or_create(*, user: User, other_user_id) -> tuple[Chat, bool]:
+    """The direct chat between two users, created on first use. Returns (chat, created)."""
+    if str(other_user_id) == str(user.pk):
+        raise ApplicationError("You cannot open a direct chat with yourself.", code=errors.CANNOT_MESSAGE_SELF)
+    other = account_selectors.user_get(user_id=other_user_id)
+    if account_selectors.block_exists_between(user_a_id=user.pk, user_b_id=other.pk):
+        raise ApplicationError("You cannot message this user.", code=errors.BLOCKED, status=403)
+    key = _direct_key(user.pk, other.pk)
+    existing = Chat.objects.filter(direct_key=key, deleted_at__isnull=True).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            chat = Chat.objects.create(type=Chat.Type.DIRECT, direct_key=key, created_by=user)
+            ChatMember.objects.bulk_create([ChatMember(chat=chat, user=user), ChatMember(chat=chat, user=other)])
+            _chat_created_record(chat, actor=user)
+    except IntegrityError:
+        # A concurrent request created the same pair first: answer with that chat.
+        return Chat.objects.get(direct_key=key), False
+    return chat, True
+
+
+def chat_create(*, creator: User, type: str, title: str, description: str = "", member_ids=()) -> Chat:
+    """Create a group or channel owned by `creator`, with the given members."""
+    wanted = {str(member_id) for member_id in member_ids} - {str(creator.pk)}
+    users = list(User.objects.filter(pk__in=wanted, is_active=True))
+    if len(users) != len(wanted):
+        missing = sorted(wanted - {str(u.pk) for u in users})
+        raise NotFound("Some of these users do not exist.", details={"user_ids": missing})
+    with transaction.atomic():
+        chat = Chat.objects.create(type=type, title=title, description=description, created_by=creator)
+        ChatMember.objects.bulk_create(
+            [ChatMember(chat=chat, user=creator, role=ChatMember.Role.OWNER)]
+            + [ChatMember(chat=chat, user=user) for user in users]
+        )
+        _chat_created_record(chat, actor=creator)
+    return chat
+
+
+def chat_update(*, chat: Chat, actor: User, **changes) -> Chat:
+    """Edit title or description (owner and admins of groups and channels)."""
+    with transaction.atomic():
+        require_manager(chat_id=chat.pk, user=actor, roles=(ChatMember.Role.OWNER, ChatMember.Role.ADMIN))
+        fields = [field for field, value in changes.items() if value is not None]
+        for field in fields:
+            setattr(chat, field, changes[field])
+        if fields:
+            chat.save(update_fields=[*fields, "updated_at"])
+            stream_event_record(
+                type="chat:updated",
+                chat_id=chat.pk,
+                payload={"chat": ChatPublicSerializer(chat).data, "by": str(actor.pk)},
+            )
+    return chat
+
+
+def chat_delete(*, chat: Chat, actor: User) -> None:
+    """Delete a chat for everyone: the owner of a group/channel, or either side of a direct chat."""
+    with transaction.atomic():
+        member = require_role(chat_id=chat.pk, user=actor, roles=None)
+        if chat.type != Chat.Type.DIRECT and member.role != ChatMember.Role.OWNER:
+            raise ApplicationError("Only the owner can delete this chat.", code=errors.FORBIDDEN, status=403)
+        chat_mark_deleted(chat)
+        chat_deleted_record(chat, actor=actor)
+
+
+def chat_mark_deleted(chat: Chat) -> None:
+    """Soft-delete: rows stay so the chat:deleted event still reaches every member via the stream."""
+    Chat.objects.filter(pk=chat.pk).update(deleted_at=timezone.now(), direct_key=None)
+
+
+def chat_deleted_record(chat: Chat, *, actor: User) -> None:
+    stream_event_record(type="chat:deleted", chat_id=chat.pk, payload={"chat_id": str(chat.pk), "by": str(actor.pk)})

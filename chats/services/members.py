@@ -1,0 +1,135 @@
+"""Membership: adding, removing (and leaving), and role changes in groups and channels.
+
+Rules: owners and admins add members; the owner changes roles (and can hand over ownership);
+admins remove plain members, the owner removes anyone; everyone may leave. When the owner
+leaves, the longest-serving admin (else member) becomes owner; a chat nobody is left in is
+deleted. Direct chats have exactly two members and none of this applies.
+"""
+
+from django.db import transaction
+from django.db.models import Case, Value, When
+
+from accounts.api.serializers import UserSerializer
+from accounts.models import User
+from chats import errors
+from chats.events import stream_event_record
+from chats.models import Chat, ChatMember
+from chats.services.chats import chat_deleted_record, chat_mark_deleted
+from chats.services.rules import require_manager
+from messenger.errors import ApplicationError, NotFound
+
+MANAGERS = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)
+
+
+def _member_payload(member: ChatMember, *, actor: User) -> dict:
+    return {
+        "chat_id": str(member.chat_id),
+        "member": {
+            "user": UserSerializer(member.user).data,
+            "role": member.role,
+            "joined_at": member.joined_at,
+        },
+        "by": str(actor.pk),
+    }
+
+
+def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
+    """Add users to a group or channel; users already in it are skipped."""
+    with transaction.atomic():
+        require_manager(chat_id=chat.pk, user=actor, roles=MANAGERS)
+        wanted = {str(user_id) for user_id in user_ids}
+        users = list(User.objects.filter(pk__in=wanted, is_active=True))
+        if len(users) != len(wanted):
+            missing = sorted(wanted - {str(u.pk) for u in users})
+            raise NotFound("Some of these users do not exist.", details={"user_ids": missing})
+        present = set(ChatMember.objects.filter(chat=chat, user__in=users).values_list("user_id", flat=True))
+        # Rejoining members start with everything before now read: old messages are not "unread".
+        last_seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
+        added = ChatMember.objects.bulk_create(
+            [
+                ChatMember(chat=chat, user=user, last_read_seq=last_seq, last_delivered_seq=last_seq)
+                for user in users
+                if user.pk not in present
+            ]
+        )
+        for member in added:
+            event = stream_event_record(
+                type="chat:member_added",
+                chat_id=chat.pk,
+                user_id=member.user_id,
+                payload=_member_payload(member, actor=actor),
+            )
+            # Stream events of this chat concern the new member from this one on.
+            ChatMember.objects.filter(pk=member.pk).update(joined_event_id=event.id - 1)
+    return added
+
+
+def chat_member_update(*, chat: Chat, actor: User, user_id, role: str) -> ChatMember:
+    """Change a member's role (owner only). Making someone owner hands ownership over."""
+    with transaction.atomic():
+        acting = require_manager(chat_id=chat.pk, user=actor, roles=(ChatMember.Role.OWNER,))
+        if str(user_id) == str(actor.pk):
+            raise ApplicationError("You cannot change your own role.", code=errors.FORBIDDEN, status=403)
+        target = ChatMember.objects.select_for_update().select_related("user").filter(chat=chat, user_id=user_id)
+        target = target.first()
+        if target is None:
+            raise NotFound("This user is not a member of the chat.")
+        target.role = role
+        target.save(update_fields=["role"])
+        if role == ChatMember.Role.OWNER:
+            acting.role = ChatMember.Role.ADMIN
+            acting.save(update_fields=["role"])
+            _record_role_change(acting, actor=actor)
+        _record_role_change(target, actor=actor)
+    return target
+
+
+def _record_role_change(member: ChatMember, *, actor: User) -> None:
+    stream_event_record(
+        type="chat:member_updated", chat_id=member.chat_id, payload=_member_payload(member, actor=actor)
+    )
+
+
+def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
+    """Remove a member, or leave when `user_id` is the actor."""
+    leaving = str(user_id) == str(actor.pk)
+    with transaction.atomic():
+        acting = require_manager(chat_id=chat.pk, user=actor, roles=ChatMember.Role.values if leaving else MANAGERS)
+        target = (
+            acting if leaving else ChatMember.objects.select_for_update().filter(chat=chat, user_id=user_id).first()
+        )
+        if target is None:
+            raise NotFound("This user is not a member of the chat.")
+        if not leaving and (
+            target.role == ChatMember.Role.OWNER
+            or (acting.role == ChatMember.Role.ADMIN and target.role == ChatMember.Role.ADMIN)
+        ):
+            raise ApplicationError("Your role does not allow removing this member.", code=errors.FORBIDDEN, status=403)
+        target.delete()
+        heir = _owner_succession(chat) if target.role == ChatMember.Role.OWNER else None
+        nobody_left = target.role == ChatMember.Role.OWNER and heir is None
+        if nobody_left:
+            chat_mark_deleted(chat)
+        # Events go last: recording one takes the stream-order lock, which must not be held
+        # while waiting for row locks (see chats.events.stream_event_record).
+        stream_event_record(
+            type="chat:member_removed",
+            chat_id=chat.pk,
+            user_id=user_id,  # the removed user is no longer a member but must hear of it
+            payload={"chat_id": str(chat.pk), "user_id": str(user_id), "by": str(actor.pk)},
+        )
+        if heir is not None:
+            _record_role_change(heir, actor=actor)
+        if nobody_left:
+            chat_deleted_record(chat, actor=actor)
+
+
+def _owner_succession(chat: Chat) -> ChatMember | None:
+    """Promote the longest-serving admin, else the longest-serving member; None if nobody is left."""
+    admins_first = Case(When(role=ChatMember.Role.ADMIN, then=Value(0)), default=Value(1))
+    heir = ChatMember.objects.select_for_update().filter(chat=chat).order_by(admins_first, "joined_at", "pk").first()
+    if heir is None:
+        return None
+    heir.role = ChatMember.Role.OWNER
+    heir.save(update_fields=["role"])
+    return heir

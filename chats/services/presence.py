@@ -1,0 +1,43 @@
+"""Online/offline status, derived from the user's live sockets across all server processes."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Contact, User
+from chats.models import ChatMember, SocketConnection
+
+
+def presence_connect(*, user_id, session_id, channel_name: str) -> bool:
+    """Record a live socket; True if the user just came online."""
+    with transaction.atomic():
+        # Serialise a user's connects and disconnects so "first" and "last" are exact.
+        User.objects.select_for_update().filter(pk=user_id).values_list("pk").first()
+        SocketConnection.objects.create(channel_name=channel_name, user_id=user_id, session_id=session_id)
+        return SocketConnection.objects.filter(user_id=user_id).count() == 1
+
+
+def presence_disconnect(*, user_id, channel_name: str) -> datetime | None:
+    """Forget a socket; returns the new last_seen if that was the user's last one."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user_id).values_list("pk").first()
+        SocketConnection.objects.filter(channel_name=channel_name).delete()
+        if SocketConnection.objects.filter(user_id=user_id).exists():
+            return None
+        now = timezone.now()
+        User.objects.filter(pk=user_id).update(last_seen=now)
+        return now
+
+
+def presence_audience(*, user_id) -> list:
+    """Users who see this user's presence: everyone sharing a chat, and whoever has them as a contact."""
+    shared_chats = ChatMember.objects.filter(user_id=user_id, chat__deleted_at__isnull=True).values("chat_id")
+    co_members = ChatMember.objects.filter(chat_id__in=shared_chats).values_list("user_id", flat=True)
+    contact_owners = Contact.objects.filter(contact_id=user_id).values_list("owner_id", flat=True)
+    audience = set(co_members) | set(contact_owners)
+    return [uid for uid in audience if str(uid) != str(user_id)]
+
+
+def presence_online_user_ids(*, user_ids) -> set[str]:
+    return {str(uid) for uid in SocketConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)}

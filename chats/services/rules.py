@@ -1,0 +1,32 @@
+"""Role checks shared by the chat services. Run inside the caller's transaction."""
+
+from collections.abc import Iterable
+
+from chats import errors
+from chats.models import ChatMember
+from messenger.errors import ApplicationError, NotFound
+
+
+def require_role(*, chat_id, user, roles: Iterable[str] | None) -> ChatMember:
+    """Lock and return the user's membership; not_found if none, forbidden without a listed role."""
+    member = (
+        ChatMember.objects.select_for_update(of=("self",))
+        .select_related("chat")
+        .filter(chat_id=chat_id, user=user, chat__deleted_at__isnull=True)
+        .first()
+    )
+    if member is None:
+        raise NotFound("No such chat.")
+    if roles is not None and member.role not in roles:
+        raise ApplicationError("Your role in this chat does not allow this.", code=errors.FORBIDDEN, status=403)
+    return member
+
+
+def require_manager(*, chat_id, user, roles: Iterable[str]) -> ChatMember:
+    """Like require_role for group/channel management: direct chats are refused first."""
+    member = require_role(chat_id=chat_id, user=user, roles=None)
+    if member.chat.type == member.chat.Type.DIRECT:
+        raise ApplicationError("Direct chats always have exactly two members.", code=errors.NOT_ALLOWED_FOR_DIRECT)
+    if member.role not in roles:
+        raise ApplicationError("Your role in this chat does not allow this.", code=errors.FORBIDDEN, status=403)
+    return member

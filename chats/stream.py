@@ -1,0 +1,251 @@
+"""Per-process delivery of durable stream events to the sockets connected to this process.
+
+Each server process (per event loop) runs one StreamDispatcher. It tails the StreamEvent table
+in id order, which is commit order (see chats.events.stream_event_record), and pushes each event
+to the local sockets it concerns. Because every process reads the same ordered table, a socket
+gets every event exactly once and in order, whichever process wrote it, and a restart loses
+nothing: the client resumes with `sync:request`. The channel layer only carries a wake-up
+after each commit; if one is dropped, the poll every STREAM_POLL_INTERVAL_SECONDS catches up.
+
+Who an event concerns is decided from an in-memory map of chat memberships of the users with
+a socket here. The map is loaded when a user's first socket registers and is refreshed from
+the database when a membership event passes through the stream, so it changes in step with it.
+"""
+
+import asyncio
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chats.events import DISPATCHER_GROUP, encode_frame
+from chats.models import ChatMember, StreamEvent
+from chats.selectors import stream_position
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+# Events after which this process re-reads who is in the chat.
+MEMBERSHIP_EVENTS = frozenset({"chat:created", "chat:member_added", "chat:member_removed"})
+
+
+class StreamSocket(Protocol):
+    channel_name: str
+    user_id: str
+
+    async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
+        """Send `frame` (None: the event is this socket's own, acknowledged already)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    id: int
+    type: str
+    chat_id: str | None
+    user_id: str | None
+    origin: str
+    payload: Any
+
+
+def _events_after(position: int, limit: int) -> list[_Event]:
+    rows = (
+        StreamEvent.objects.filter(id__gt=position)
+        .order_by("id")
+        .values_list("id", "type", "chat_id", "user_id", "origin", "payload")[:limit]
+    )
+    return [
+        _Event(
+            id=row[0],
+            type=row[1],
+            chat_id=row[2] and str(row[2]),
+            user_id=row[3] and str(row[3]),
+            origin=row[4],
+            payload=row[5],
+        )
+        for row in rows
+    ]
+
+
+def _memberships_of(user_id: str) -> list[tuple[str, int]]:
+    rows = ChatMember.objects.filter(user_id=user_id, chat__deleted_at__isnull=True).values_list(
+        "chat_id", "joined_event_id"
+    )
+    return [(str(chat_id), joined) for chat_id, joined in rows]
+
+
+def _members_of(chat_id: str) -> list[tuple[str, int]]:
+    rows = ChatMember.objects.filter(chat_id=chat_id).values_list("user_id", "joined_event_id")
+    return [(str(user_id), joined) for user_id, joined in rows]
+
+
+class StreamDispatcher:
+    """Tails the stream for one event loop and fans events out to its registered sockets."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.position: int | None = None
+        self.sockets: dict[str, set[StreamSocket]] = {}
+        self.members: dict[str, dict[str, int]] = {}  # chat id -> {local user id: joined_event_id}
+        self.chats_of: dict[str, set[str]] = {}  # local user id -> chat ids (reverse index)
+        self._wakeup = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task] = []
+
+    # --- sockets ---------------------------------------------------------------------------
+
+    async def register(self, socket: StreamSocket) -> int:
+        """Start delivering to `socket`; returns the cursor from which it gets events live."""
+        async with self._lock:
+            if self.position is None:
+                self.position = await database_sync_to_async(stream_position)()
+            if socket.user_id not in self.sockets:
+                for chat_id, joined in await database_sync_to_async(_memberships_of)(socket.user_id):
+                    self._add_member(chat_id, socket.user_id, joined)
+                self.sockets[socket.user_id] = set()
+            self.sockets[socket.user_id].add(socket)
+            if not self._tasks:
+                with _dispatchers_guard:
+                    _dispatchers.setdefault(self.loop, self)
+                self._tasks = [self.loop.create_task(self._run()), self.loop.create_task(self._listen())]
+            return self.position
+
+    async def unregister(self, socket: StreamSocket) -> None:
+        stopped: list[asyncio.Task] = []
+        async with self._lock:
+            sockets = self.sockets.get(socket.user_id)
+            if sockets is None:
+                return
+            sockets.discard(socket)
+            if not sockets:
+                del self.sockets[socket.user_id]
+                for chat_id in self.chats_of.pop(socket.user_id, set()):
+                    self.members.get(chat_id, {}).pop(socket.user_id, None)
+            if not self.sockets:
+                stopped = self._stop()
+        # Let the cancelled tasks finish their cleanup (leaving the wake-up group) now.
+        await asyncio.gather(*stopped, return_exceptions=True)
+
+    def is_member(self, *, user_id: str, chat_id: str) -> bool:
+        """Membership as of the stream position; for checks on the hot path without a query."""
+        return user_id in self.members.get(chat_id, ())
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def _stop(self) -> list[asyncio.Task]:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        self.position = None
+        self.members.clear()
+        self.chats_of.clear()
+        with _dispatchers_guard:
+            if _dispatchers.get(self.loop) is self:
+                del _dispatchers[self.loop]
+        return tasks
+
+    # --- membership map ----------------------------------------------------------------------
+
+    def _add_member(self, chat_id: str, user_id: str, joined_event_id: int) -> None:
+        self.members.setdefault(chat_id, {})[user_id] = joined_event_id
+        self.chats_of.setdefault(user_id, set()).add(chat_id)
+
+    async def _reload_chat(self, chat_id: str) -> None:
+        current = dict(await database_sync_to_async(_members_of)(chat_id))
+        for user_id in list(self.members.get(chat_id, {})):
+            if user_id not in current:
+                self.members[chat_id].pop(user_id, None)
+                self.chats_of.get(user_id, set()).discard(chat_id)
+        for user_id, joined in current.items():
+            if user_id in self.sockets:
+                self._add_member(chat_id, user_id, joined)
+
+    # --- tailing -------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=settings.STREAM_POLL_INTERVAL_SECONDS)
+            self._wakeup.clear()
+            try:
+                await self._catch_up()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("stream dispatcher: catch-up failed; retrying")
+                await asyncio.sleep(1)
+
+    async def _listen(self) -> None:
+        """Wake up when any process commits stream events."""
+        layer = get_channel_layer()
+        # The default prefix matters: channels-redis serves all of a process's channels from one
+        # queue per prefix behind one lock, so a second prefix would starve the consumers.
+        channel = await layer.new_channel()
+        await layer.group_add(DISPATCHER_GROUP, channel)
+        try:
+            while True:
+                await layer.receive(channel)
+                self._wakeup.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("stream dispatcher: wake-up listener failed; relying on polling")
+        finally:
+            await asyncio.shield(layer.group_discard(DISPATCHER_GROUP, channel))
+
+    async def _catch_up(self) -> None:
+        async with self._lock:
+            while self.sockets and self.position is not None:
+                batch = await database_sync_to_async(_events_after)(self.position, BATCH_SIZE)
+                for event in batch:
+                    if event.chat_id and event.type in MEMBERSHIP_EVENTS:
+                        await self._reload_chat(event.chat_id)
+                    await self._deliver(event)
+                    self.position = event.id
+                if len(batch) < BATCH_SIZE:
+                    return
+
+    async def _deliver(self, event: _Event) -> None:
+        recipients: set[str] = set()
+        if event.user_id and event.user_id in self.sockets:
+            recipients.add(event.user_id)
+        if event.chat_id:
+            for user_id, joined in self.members.get(event.chat_id, {}).items():
+                if event.id > joined:
+                    recipients.add(user_id)
+        if not recipients:
+            return
+        frame = encode_frame(event.type, event.payload, cursor=event.id)  # once, for every recipient
+        for user_id in recipients:
+            for socket in list(self.sockets.get(user_id, ())):
+                try:
+                    await socket.push_stream_frame(event.id, None if socket.channel_name == event.origin else frame)
+                except Exception:
+                    logger.exception("stream dispatcher: push to %s failed", socket.channel_name)
+
+
+_dispatchers: dict[asyncio.AbstractEventLoop, StreamDispatcher] = {}
+_dispatchers_guard = threading.Lock()
+
+
+def dispatcher_for_running_loop() -> StreamDispatcher:
+    loop = asyncio.get_running_loop()
+    with _dispatchers_guard:
+        dispatcher = _dispatchers.get(loop)
+        if dispatcher is None:
+            dispatcher = _dispatchers[loop] = StreamDispatcher(loop)
+        return dispatcher
+
+
+def wake_local_dispatchers() -> None:
+    """Thread-safe: called after commit, possibly from a worker thread."""
+    with _dispatchers_guard:
+        targets = list(_dispatchers.items())
+    for loop, dispatcher in targets:
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(dispatcher.wake)

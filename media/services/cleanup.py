@@ -1,0 +1,56 @@
+"""Removing attachments and the stored bytes behind them."""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+
+from media.models import Attachment
+from media.selectors import attachment_list_unattached
+from media.storage import storage_delete
+
+logger = logging.getLogger(__name__)
+
+_BATCH_SIZE = 200
+
+
+def attachment_delete(*, attachment: Attachment) -> None:
+    """Delete one attachment; its file and thumbnail go once the deletion has committed."""
+    keys = (attachment.storage_key, attachment.thumbnail_key)
+    with transaction.atomic():
+        attachment.delete()
+        transaction.on_commit(lambda: storage_delete(*keys))
+
+
+def attachment_cleanup_unattached(*, created_before: datetime, dry_run: bool = False) -> int:
+    """Delete uploads from before `created_before` that no message or avatar uses. Returns how many.
+
+    A message being sent may claim an old upload at the same moment, so each batch is locked
+    (pk order) and checked again under the lock before anything is deleted; stored files are
+    removed only after the rows are gone for good.
+    """
+    if dry_run:
+        return attachment_list_unattached(created_before=created_before).count()
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                attachment_list_unattached(created_before=created_before)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:_BATCH_SIZE]
+            )
+            if not batch:
+                return deleted
+            # A fresh statement sees references committed after the batch query's snapshot; the
+            # row locks keep new ones out until we commit.
+            doomed = list(
+                attachment_list_unattached(created_before=created_before)
+                .filter(pk__in=batch)
+                .values_list("pk", "storage_key", "thumbnail_key")
+            )
+            Attachment.objects.filter(pk__in=[pk for pk, _, _ in doomed]).delete()
+            keys = [key for _, storage_key, thumbnail_key in doomed for key in (storage_key, thumbnail_key)]
+            transaction.on_commit(lambda keys=keys: storage_delete(*keys))
+        deleted += len(doomed)
+        logger.info("media cleanup: deleted %d unattached uploads", len(doomed))
