@@ -97,6 +97,8 @@ DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # Behind PgBouncer in transaction-pooling mode server-side cursors must be off.
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 else:
     DATABASES = {
         "default": {
@@ -112,13 +114,16 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL", "")
+# One URL, or several separated by commas to shard the channel layer across Redis hosts
+# (channels-redis hashes channels and groups over them); the cache uses the first.
+REDIS_URLS = env_list("REDIS_URL", [])
+REDIS_URL = REDIS_URLS[0] if REDIS_URLS else ""
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": REDIS_URLS,
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 30,
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "messenger"),

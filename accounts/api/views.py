@@ -206,7 +206,11 @@ class MeView(APIView):
 
     @extend_schema(
         request=s.MeSerializer,
-        responses={200: s.MeSerializer, **AUTH_ERRORS, **errors(e400="validation_error, username_taken, email_taken")},
+        responses={
+            200: s.MeSerializer,
+            **AUTH_ERRORS,
+            **errors(e400="validation_error, username_taken, email_taken, invalid_avatar"),
+        },
         summary="Edit the caller's profile",
     )
     def patch(self, request: Request) -> Response:

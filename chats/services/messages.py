@@ -142,6 +142,8 @@ def message_delete(*, user: User, chat: Chat, message: Message) -> None:
         message.deleted_at = timezone.now()
         message.text = ""
         message.save(update_fields=["deleted_at", "text"])
+        # Its files stop being reachable through this chat; media_cleanup removes orphans.
+        message.attachments.clear()
         stream_event_record(
             type="message:deleted",
             chat_id=chat.pk,
