@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from messenger import views
+from messenger import views, web
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -12,6 +12,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("app/", web.app, name="app"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),

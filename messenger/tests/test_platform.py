@@ -115,3 +115,14 @@ def test_production_refuses_debug():
 def test_check_deploy_is_clean_under_production_settings():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cors_allows_configured_origins_only(client):
+    allowed = client.options(
+        "/api/v1/auth/login", HTTP_ORIGIN="http://localhost:8000", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert allowed["Access-Control-Allow-Origin"] == "http://localhost:8000"
+    foreign = client.options(
+        "/api/v1/auth/login", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert "Access-Control-Allow-Origin" not in foreign
