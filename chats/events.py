@@ -18,6 +18,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+from rest_framework import serializers
 
 from chats.models import StreamEvent
 from messenger.realtime import user_group
@@ -53,6 +54,11 @@ def _wake_dispatchers() -> None:
     async_to_sync(get_channel_layer().group_send)(DISPATCHER_GROUP, {"type": "stream.wakeup"})
 
 
+def iso_datetime(value) -> str | None:
+    """Timestamps in event payloads look exactly like the REST ones."""
+    return None if value is None else serializers.DateTimeField().to_representation(value)
+
+
 def encode_frame(event_type: str, data: dict[str, Any], cursor: int | None = None) -> str:
     """Encode a server event frame once; the same text goes to every recipient."""
     frame: dict[str, Any] = {"type": event_type}
@@ -80,5 +86,5 @@ def presence_payload(*, user_id, online: bool, last_seen) -> dict[str, Any]:
     return {
         "user_id": str(user_id),
         "status": "online" if online else "offline",
-        "last_seen": last_seen.isoformat() if last_seen else None,
+        "last_seen": iso_datetime(last_seen),
     }

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from chats import errors, selectors, services
 from chats.api import serializers as s
-from chats.events import ephemeral_broadcast, presence_payload, typing_payload
+from chats.events import ephemeral_broadcast, iso_datetime, presence_payload, typing_payload
 from chats.services.receipts import receipt_payload
 from messenger.errors import ApplicationError, NotFound
 
@@ -166,7 +166,7 @@ async def sync_request(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
 
 @handles("ping")
 async def ping(socket: "ClientConsumer", data: dict[str, Any]) -> None:
-    await socket.send_frame("pong", {"server_time": timezone.now().isoformat()})
+    await socket.send_frame("pong", {"server_time": iso_datetime(timezone.now())})
 
 
 # --- connection lifecycle (called by the consumer) -------------------------------------------------

@@ -78,7 +78,9 @@ class Message(models.Model):
     client_id = models.CharField(max_length=64)
     text = models.TextField(blank=True)
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    attachments = models.ManyToManyField("media.Attachment", blank=True, related_name="messages")
+    attachments = models.ManyToManyField(
+        "media.Attachment", blank=True, related_name="messages", through="MessageAttachment"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -91,6 +93,23 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id}#{self.seq}"
+
+
+class MessageAttachment(models.Model):
+    """A file on a message, in the order the sender gave."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachment_links")
+    attachment = models.ForeignKey("media.Attachment", on_delete=models.CASCADE, related_name="message_links")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "attachment"], name="chats_message_attachment_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} #{self.position}"
 
 
 class StreamEvent(models.Model):

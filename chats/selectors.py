@@ -7,7 +7,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySe
 from django.db.models.functions import Coalesce
 
 from chats import errors
-from chats.models import Chat, ChatMember, Message, StreamEvent, StreamRetention
+from chats.models import Chat, ChatMember, Message, MessageAttachment, StreamEvent, StreamRetention
 from messenger.errors import ApplicationError, NotFound
 
 
@@ -81,7 +81,9 @@ def member_user_ids(*, chat_id) -> list:
 
 
 def message_queryset() -> QuerySet[Message]:
-    return Message.objects.prefetch_related(Prefetch("attachments"))
+    return Message.objects.prefetch_related(
+        Prefetch("attachment_links", queryset=MessageAttachment.objects.select_related("attachment"))
+    )
 
 
 def message_list(

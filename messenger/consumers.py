@@ -97,7 +97,9 @@ class ClientConsumer(AsyncWebsocketConsumer):
         try:
             if bytes_data is not None or text_data is None:
                 raise ProtocolError("Frames must be JSON text.", code="invalid_frame")
-            if len(text_data) > settings.WS_MAX_FRAME_BYTES:
+            # Characters first (cheap); a UTF-8 frame is at most 4 bytes per character.
+            limit = settings.WS_MAX_FRAME_BYTES
+            if len(text_data) > limit // 4 and len(text_data.encode()) > limit:
                 raise ProtocolError(
                     f"Frames are limited to {settings.WS_MAX_FRAME_BYTES} bytes.", code="frame_too_large"
                 )
@@ -117,7 +119,9 @@ class ClientConsumer(AsyncWebsocketConsumer):
             )
         except Exception:
             logger.exception("WebSocket frame failed (user %s, ref %r)", self.user_id, ref)
-            await self.send_frame("error", {"code": "server_error", "message": "Internal server error."}, ref=ref)
+            await self.send_frame(
+                "error", {"code": "server_error", "message": "Internal server error.", "details": {}}, ref=ref
+            )
 
     async def send_frame(self, event_type: str, data: dict[str, Any], *, ref: str | None = None) -> None:
         frame: dict[str, Any] = {"type": event_type}

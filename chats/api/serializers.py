@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserSerializer
 from chats.models import Chat, ChatMember, Message
-from media.api.serializers import AttachmentSerializer
+from media.api.serializers import AttachmentSerializer, AvatarSerializer
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -42,7 +42,7 @@ class MessageSerializer(serializers.ModelSerializer):
     def get_attachments(self, message: Message) -> list:
         if message.deleted_at:
             return []
-        return AttachmentSerializer(message.attachments.all(), many=True).data
+        return AttachmentSerializer([link.attachment for link in message.attachment_links.all()], many=True).data
 
     def get_deleted(self, message: Message) -> bool:
         return message.deleted_at is not None
@@ -52,7 +52,7 @@ class ChatPublicSerializer(serializers.ModelSerializer):
     """What every member sees of a chat; the payload of chat:created / chat:updated."""
 
     id = serializers.CharField(read_only=True)
-    avatar = serializers.CharField(source="avatar_id", read_only=True, allow_null=True)
+    avatar = AvatarSerializer(source="avatar_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Chat
@@ -122,6 +122,9 @@ class ChatCreateSerializer(serializers.Serializer):
 class ChatUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=128, required=False)
     description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    avatar_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="An image you uploaded (POST /api/v1/media); null removes it."
+    )
 
 
 class MemberAddSerializer(serializers.Serializer):
@@ -141,7 +144,8 @@ class MessageSendSerializer(serializers.Serializer):
     client_id = serializers.CharField(max_length=64, help_text="Sender-chosen idempotency key (e.g. a UUID).")
     text = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH, required=False, allow_blank=True, default="")
     reply_to = serializers.UUIDField(required=False, allow_null=True, default=None)
-    attachment_ids = serializers.ListField(child=serializers.UUIDField(), required=False, default=list, max_length=10)
+    # Counted by media.selectors.attachment_list_for_message (too_many_attachments).
+    attachment_ids = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
 
 class MessageCreateSerializer(MessageSendSerializer):

@@ -87,9 +87,9 @@ class ChatDetailView(APIView):
             200: s.ChatSerializer,
             **AUTH_ERRORS,
             **NOT_FOUND,
-            **errors(e400="validation_error, not_allowed_for_direct", e403="forbidden"),
+            **errors(e400="validation_error, not_allowed_for_direct, invalid_avatar", e403="forbidden"),
         },
-        summary="Edit title/description (owner and admins)",
+        summary="Edit title, description or avatar (owner and admins)",
     )
     def patch(self, request: Request, chat_id) -> Response:
         chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)

@@ -10,6 +10,7 @@ from chats.api.serializers import ChatPublicSerializer
 from chats.events import stream_event_record
 from chats.models import Chat, ChatMember
 from chats.services.rules import require_manager, require_role
+from media.selectors import attachment_get_avatar_candidate
 from messenger.errors import ApplicationError, NotFound
 
 
@@ -64,13 +65,24 @@ def chat_create(*, creator: User, type: str, title: str, description: str = "", 
     return chat
 
 
-def chat_update(*, chat: Chat, actor: User, **changes) -> Chat:
-    """Edit title or description (owner and admins of groups and channels)."""
+_UNSET = object()
+
+
+def chat_update(
+    *, chat: Chat, actor: User, title: str | None = None, description: str | None = None, avatar_id=_UNSET
+) -> Chat:
+    """Edit title, description or avatar (owner and admins of groups and channels)."""
     with transaction.atomic():
         require_manager(chat_id=chat.pk, user=actor, roles=(ChatMember.Role.OWNER, ChatMember.Role.ADMIN))
+        changes = {"title": title, "description": description}
         fields = [field for field, value in changes.items() if value is not None]
         for field in fields:
             setattr(chat, field, changes[field])
+        if avatar_id is not _UNSET:
+            chat.avatar = (
+                None if avatar_id is None else attachment_get_avatar_candidate(uploader=actor, attachment_id=avatar_id)
+            )
+            fields.append("avatar")
         if fields:
             chat.save(update_fields=[*fields, "updated_at"])
             stream_event_record(

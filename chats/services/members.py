@@ -12,7 +12,7 @@ from django.db.models import Case, Value, When
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
 from chats import errors
-from chats.events import stream_event_record
+from chats.events import iso_datetime, stream_event_record
 from chats.models import Chat, ChatMember
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
@@ -27,7 +27,7 @@ def _member_payload(member: ChatMember, *, actor: User) -> dict:
         "member": {
             "user": UserSerializer(member.user).data,
             "role": member.role,
-            "joined_at": member.joined_at,
+            "joined_at": iso_datetime(member.joined_at),
         },
         "by": str(actor.pk),
     }

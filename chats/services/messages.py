@@ -8,7 +8,7 @@ from accounts.selectors import block_exists_between
 from chats import errors
 from chats.api.serializers import MessageSerializer
 from chats.events import stream_event_record
-from chats.models import Chat, ChatMember, Message
+from chats.models import Chat, ChatMember, Message, MessageAttachment
 from chats.services.rules import require_role
 from media.selectors import attachment_list_for_message
 from messenger.errors import ApplicationError, NotFound
@@ -104,8 +104,10 @@ def _message_send(*, sender, chat_id, client_id, text, reply_to, attachment_ids,
         chat=chat, seq=_chat_next_seq(chat), sender=sender, client_id=client_id, text=text, reply_to_id=reply_to
     )
     message.save(force_insert=True)
-    if attachments:
-        message.attachments.set(attachments)
+    MessageAttachment.objects.bulk_create(
+        MessageAttachment(message=message, attachment=attachment, position=position)
+        for position, attachment in enumerate(attachments)
+    )
     stream_event_record(type="message:new", chat_id=chat.pk, payload=MessageSerializer(message).data, origin=origin)
     return message, False
 

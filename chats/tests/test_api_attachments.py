@@ -57,3 +57,23 @@ def test_deleted_message_hides_its_attachments(user, other_user):
     [stored] = client_for(other_user).get(f"/api/v1/chats/{chat.id}/messages").json()["results"]
     assert stored["attachments"] == [] and stored["deleted"] is True
     assert client_for(other_user).get(f"/api/v1/media/{photo.id}").status_code == 404
+
+
+def test_chat_avatar(user, other_user):
+    from chats.tests.factories import group_chat
+
+    chat = group_chat(user, [other_user])
+    photo = ImageAttachmentFactory(uploader=user)
+    client = client_for(user)
+    body = client.patch(f"/api/v1/chats/{chat.id}", {"avatar_id": str(photo.id)}, format="json").json()
+    assert body["avatar"] == {
+        "id": str(photo.id),
+        "url": f"/api/v1/media/{photo.id}/download",
+        "thumbnail_url": f"/api/v1/media/{photo.id}/thumbnail",
+    }
+    # Members can fetch the chat's picture.
+    assert client_for(other_user).get(f"/api/v1/media/{photo.id}").status_code == 200
+    theirs = ImageAttachmentFactory(uploader=other_user)
+    refused = client.patch(f"/api/v1/chats/{chat.id}", {"avatar_id": str(theirs.id)}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_avatar"
+    assert client.patch(f"/api/v1/chats/{chat.id}", {"avatar_id": None}, format="json").json()["avatar"] is None

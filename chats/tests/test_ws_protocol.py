@@ -131,3 +131,17 @@ async def test_frames_without_ref_get_no_ack(pair):
     await client.send("ping", ref=None)
     assert (await client.receive_type("pong"))["data"]["server_time"]
     assert await client.nothing()
+
+
+async def test_frame_limit_counts_utf8_bytes(pair):
+    alice, _, chat = pair
+    client = await connect(alice)
+    # 20,000 four-byte characters: under the limit in characters, over it in bytes.
+    frame = {
+        "type": "message:send",
+        "ref": "emoji",
+        "data": {"chat_id": str(chat.id), "client_id": "e", "text": "😀" * 20_000},
+    }
+    await client.ws.send_to(text_data=json.dumps(frame, ensure_ascii=False))
+    assert (await client.receive_type("error"))["data"]["code"] == "frame_too_large"
+    await still_alive(client)

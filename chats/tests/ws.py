@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from accounts.services import session_create
+from chats.tests.asyncapi import validate_server_frame
 from messenger.asgi import application
 
 TIMEOUT = 3
@@ -31,7 +32,9 @@ class Client:
         return ref
 
     async def receive(self, timeout: float = TIMEOUT) -> dict:
-        return json.loads(await self.ws.receive_from(timeout=timeout))
+        frame = json.loads(await self.ws.receive_from(timeout=timeout))
+        validate_server_frame(frame)  # every frame a test sees must match docs/asyncapi.yaml
+        return frame
 
     async def receive_type(self, event_type: str, timeout: float = TIMEOUT) -> dict:
         """The next frame, which must be of `event_type`.
