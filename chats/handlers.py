@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from chats import errors, selectors, services
 from chats.api import serializers as s
-from chats.events import ephemeral_broadcast, iso_datetime, presence_payload, typing_payload
+from chats.events import ephemeral_broadcast, iso_datetime, typing_payload
+from chats.presence import presence_socket_closed, presence_socket_opened
 from chats.services.receipts import receipt_payload
 from messenger.errors import ApplicationError, NotFound
 
@@ -173,27 +174,12 @@ async def ping(socket: "ClientConsumer", data: dict[str, Any]) -> None:
 
 
 async def on_connect(socket: "ClientConsumer") -> None:
-    came_online = await database_sync_to_async(services.presence_connect)(
-        user_id=socket.user.pk, session_id=socket.device_session.pk, channel_name=socket.channel_name
+    await presence_socket_opened(
+        user=socket.user, session_id=socket.device_session.pk, channel_name=socket.channel_name
     )
-    if came_online:
-        await _presence_broadcast(socket.user.pk, online=True, last_seen=None)
 
 
 async def on_disconnect(socket: "ClientConsumer") -> None:
     for chat_id in list(socket.typing_timers):
         await _typing_stop(socket, chat_id)
-    last_seen = await database_sync_to_async(services.presence_disconnect)(
-        user_id=socket.user.pk, channel_name=socket.channel_name
-    )
-    if last_seen is not None:
-        await _presence_broadcast(socket.user.pk, online=False, last_seen=last_seen)
-
-
-async def _presence_broadcast(user_id, *, online: bool, last_seen) -> None:
-    audience = await database_sync_to_async(services.presence_audience)(user_id=user_id)
-    await ephemeral_broadcast(
-        event_type="presence:update",
-        data=presence_payload(user_id=user_id, online=online, last_seen=last_seen),
-        user_ids=audience,
-    )
+    await presence_socket_closed(user=socket.user, channel_name=socket.channel_name)

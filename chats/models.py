@@ -157,6 +157,8 @@ class SocketConnection(models.Model):
     channel_name = models.CharField(max_length=200, primary_key=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     session = models.ForeignKey("accounts.DeviceSession", on_delete=models.CASCADE, related_name="+")
+    # The server process holding the socket; if that process dies, its rows are reaped.
+    server_id = models.CharField(max_length=32, db_index=True)
     connected_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -164,3 +166,14 @@ class SocketConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} via {self.channel_name}"
+
+
+class ServerProcess(models.Model):
+    """A running server process, kept alive by its heartbeat (see chats.presence)."""
+
+    id = models.CharField(max_length=32, primary_key=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.id} (seen {self.heartbeat_at:%H:%M:%S})"

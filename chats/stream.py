@@ -111,7 +111,11 @@ class StreamDispatcher:
             if not self._tasks:
                 with _dispatchers_guard:
                     _dispatchers.setdefault(self.loop, self)
-                self._tasks = [self.loop.create_task(self._run()), self.loop.create_task(self._listen())]
+                self._tasks = [
+                    self.loop.create_task(self._run()),
+                    self.loop.create_task(self._listen()),
+                    self.loop.create_task(self._housekeeping()),
+                ]
             return self.position
 
     async def unregister(self, socket: StreamSocket) -> None:
@@ -166,6 +170,18 @@ class StreamDispatcher:
                 self._add_member(chat_id, user_id, joined)
 
     # --- tailing -------------------------------------------------------------------------------
+
+    async def _housekeeping(self) -> None:
+        from chats.presence import presence_housekeeping  # presence builds on this module's peers
+
+        while True:
+            try:
+                await presence_housekeeping()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("presence housekeeping failed; retrying")
+            await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
 
     async def _run(self) -> None:
         while True:

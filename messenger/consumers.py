@@ -83,6 +83,7 @@ class ClientConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "registered", False):
             return
+        self.registered = False  # run once
         try:
             await chat_handlers.on_disconnect(self)
         finally:

@@ -123,7 +123,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": REDIS_URLS,
+                # channels-redis waits on Redis with 5-second blocking pops; the client's read
+                # timeout must be longer or every idle receive fails (redis-py 8 defaults to 5 s).
+                "hosts": [{"address": url, "socket_timeout": 30, "socket_connect_timeout": 5} for url in REDIS_URLS],
                 "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1000),
                 "expiry": 30,
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "messenger"),
@@ -302,6 +304,9 @@ EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
 MESSAGE_MAX_LENGTH = 4096
 CHAT_MAX_MEMBERS_PER_REQUEST = 1000
 STREAM_POLL_INTERVAL_SECONDS = 1.0
+PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 15)
+# A process silent this long is presumed dead and its users are taken offline.
+PRESENCE_STALE_AFTER_SECONDS = env_int("PRESENCE_STALE_AFTER_SECONDS", 60)
 
 # --- Misc --------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,20 +1,22 @@
 """Online/offline status, derived from the user's live sockets across all server processes."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Contact, User
-from chats.models import ChatMember, SocketConnection
+from chats.models import ChatMember, ServerProcess, SocketConnection
 
 
-def presence_connect(*, user_id, session_id, channel_name: str) -> bool:
+def presence_connect(*, user_id, session_id, channel_name: str, server_id: str) -> bool:
     """Record a live socket; True if the user just came online."""
     with transaction.atomic():
         # Serialise a user's connects and disconnects so "first" and "last" are exact.
         User.objects.select_for_update().filter(pk=user_id).values_list("pk").first()
-        SocketConnection.objects.create(channel_name=channel_name, user_id=user_id, session_id=session_id)
+        SocketConnection.objects.create(
+            channel_name=channel_name, user_id=user_id, session_id=session_id, server_id=server_id
+        )
         return SocketConnection.objects.filter(user_id=user_id).count() == 1
 
 
@@ -41,3 +43,32 @@ def presence_audience(*, user_id) -> list:
 
 def presence_online_user_ids(*, user_ids) -> set[str]:
     return {str(uid) for uid in SocketConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)}
+
+
+def presence_heartbeat(*, server_id: str) -> None:
+    """Tell the other processes this one is alive (and so are its sockets)."""
+    ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
+
+
+def presence_reap(*, stale_after: timedelta) -> list[tuple[str, datetime]]:
+    """Forget sockets of server processes that stopped heartbeating (crashed or killed).
+
+    Returns (user_id, last_seen) for each user this takes offline.
+    """
+    cutoff = timezone.now() - stale_after
+    live = ServerProcess.objects.filter(heartbeat_at__gte=cutoff).values_list("id", flat=True)
+    orphaned = SocketConnection.objects.exclude(server_id__in=live).filter(connected_at__lt=cutoff)
+    user_ids = set(orphaned.values_list("user_id", flat=True))
+    offline: list[tuple[str, datetime]] = []
+    for user_id in user_ids:
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=user_id).values_list("pk").first()
+            SocketConnection.objects.filter(user_id=user_id).exclude(server_id__in=live).filter(
+                connected_at__lt=cutoff
+            ).delete()
+            if not SocketConnection.objects.filter(user_id=user_id).exists():
+                now = timezone.now()
+                User.objects.filter(pk=user_id).update(last_seen=now)
+                offline.append((str(user_id), now))
+    ServerProcess.objects.filter(heartbeat_at__lt=cutoff).delete()
+    return offline

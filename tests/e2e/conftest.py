@@ -1,0 +1,252 @@
+"""Real daphne processes on a real PostgreSQL and Redis, for the end-to-end tests in this folder.
+
+Each test asks the `cluster` fixture for the servers it needs (`cluster.start("a", "b")`). The
+servers run `messenger.asgi:application` exactly as production does, against pytest-django's
+test database and a Redis database of their own, so several processes share one stream and one
+channel layer the way a deployment does. Their output goes to var/e2e/ and is attached to the
+report of a failing test.
+
+The servers are stopped before the test's database flush (the `cluster` fixture depends on
+`transactional_db`, so it is torn down first): a flush must not race a server still writing.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+
+from conftest import require_service
+from tests.e2e.clients import Account, Socket
+
+ROOT = Path(__file__).resolve().parents[2]
+LOG_ROOT = ROOT / "var" / "e2e"
+# The servers' channel layer and cache live in their own Redis database, emptied once per session.
+SERVER_REDIS_DB = 9
+STARTUP_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 10.0
+# Direct-to-loopback requests: a proxy from the environment must not see them.
+_LOCAL_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class E2ESession:
+    """What all servers of one pytest session share: a Redis namespace and a log folder."""
+
+    tag: str
+    log_dir: Path
+    redis_flushed: bool = False
+
+
+@dataclass
+class Server:
+    """One daphne process, restartable on the same port."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    starts: int = 0
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/"
+
+    @property
+    def origin(self) -> str:
+        """The browser origin this server allows (DJANGO_ALLOWED_ORIGINS)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def spawn(self) -> None:
+        assert self.process is None, f"daphne {self.name} is already running"
+        self.starts += 1
+        with self.log_path.open("a") as log:
+            log.write(f"===== daphne {self.name} start #{self.starts} on port {self.port} =====\n")
+            log.flush()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "messenger.asgi:application"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_healthy(self, deadline: float) -> None:
+        """Return once /healthz answers 200; fail with the server's log if it exits or the deadline passes."""
+        while True:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"daphne {self.name} exited with {self.process.returncode} before answering /healthz")
+            try:
+                with _LOCAL_HTTP.open(f"{self.http_url}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass  # not listening yet (URLError and HTTPError are OSErrors too)
+            if time.monotonic() > deadline:
+                pytest.fail(f"daphne {self.name} did not answer /healthz within {STARTUP_TIMEOUT_SECONDS} s")
+            time.sleep(0.1)
+
+    def stop(self) -> bool:
+        """SIGTERM, then SIGKILL after a bounded wait. True if it exited on SIGTERM alone."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return True
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_TIMEOUT_SECONDS)
+            return True
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(STOP_TIMEOUT_SECONDS)
+            return False
+
+    def restart(self) -> bool:
+        """Stop (SIGTERM) and start again on the same port; returns what stop() returned."""
+        graceful = self.stop()
+        self.spawn()
+        self.wait_healthy(time.monotonic() + STARTUP_TIMEOUT_SECONDS)
+        return graceful
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else "(no output)"
+
+
+@dataclass
+class Cluster:
+    """The daphne servers of one test."""
+
+    session: E2ESession
+    test_name: str
+    servers: list[Server] = field(default_factory=list)
+
+    def start(self, *names: str) -> list[Server]:
+        """Start one server per name, in parallel, and wait until each is healthy."""
+        # Here rather than at fixture set-up, so that in CI a missing service fails the test itself.
+        require_service("PostgreSQL", settings.DATABASE_URL)
+        require_service("Redis", settings.REDIS_URL)
+        redis_url = _server_redis_url()
+        if not self.session.redis_flushed:
+            with redis.Redis.from_url(redis_url) as client:
+                client.flushdb()
+            self.session.redis_flushed = True
+        started = []
+        for name in names:
+            port = _free_port()
+            server = Server(
+                name=name,
+                port=port,
+                env=_server_env(port=port, redis_url=redis_url, tag=self.session.tag),
+                log_path=self.session.log_dir / f"{self.test_name}-{name}.log",
+            )
+            self.servers.append(server)
+            server.spawn()
+            started.append(server)
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        for server in started:
+            server.wait_healthy(deadline)
+        return started
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _test_database_url() -> str:
+    """The test database (pytest-django has renamed NAME by now), as a DATABASE_URL for the servers."""
+    database = settings.DATABASES["default"]
+    userinfo = quote(database.get("USER") or "", safe="")
+    if database.get("PASSWORD"):
+        userinfo += ":" + quote(database["PASSWORD"], safe="")
+    netloc = f"{userinfo}@" if userinfo else ""
+    netloc += f"{database.get('HOST') or 'localhost'}:{database.get('PORT') or 5432}"
+    options = {key: value for key, value in (database.get("OPTIONS") or {}).items() if isinstance(value, str | int)}
+    return urlunsplit(("postgres", netloc, "/" + quote(str(database["NAME"]), safe=""), urlencode(options), ""))
+
+
+def _server_redis_url() -> str:
+    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{SERVER_REDIS_DB}"))
+
+
+def _server_env(*, port: int, redis_url: str, tag: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "messenger.settings",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": redis_url,
+        "CHANNEL_LAYER_PREFIX": f"e2e-{tag}",
+        "CACHE_KEY_PREFIX": f"e2e-{tag}",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_ALLOWED_ORIGINS": f"http://127.0.0.1:{port},http://localhost:{port}",
+        # Every test registers its users through the API.
+        "THROTTLE_REGISTER": "1000/min",
+        "THROTTLE_LOGIN": "1000/min",
+        # Fast presence housekeeping, so a dead process's users go offline within seconds.
+        "PRESENCE_HEARTBEAT_SECONDS": "1",
+        "PRESENCE_STALE_AFTER_SECONDS": "3",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def e2e_session() -> E2ESession:
+    tag = uuid.uuid4().hex[:10]
+    log_dir = LOG_ROOT / tag
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return E2ESession(tag=tag, log_dir=log_dir)
+
+
+@pytest.fixture
+def cluster(request, e2e_session: E2ESession, transactional_db) -> Iterator[Cluster]:
+    running = Cluster(session=e2e_session, test_name=request.node.name)
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+@pytest.fixture
+async def connect(cluster: Cluster) -> AsyncIterator:
+    """`await connect(server, account)`: an authenticated Socket that is closed after the test."""
+    opened: list[Socket] = []
+
+    async def open_socket(server: Server, account: Account, *, origin: str | None = None) -> Socket:
+        opened.append(await Socket.open(server.ws_url, account, origin=origin))
+        return opened[-1]
+
+    yield open_socket
+    for opened_socket in opened:
+        await opened_socket.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Attach every server's output to the report of a failing test."""
+    report = yield
+    running = getattr(item, "funcargs", {}).get("cluster")
+    if report.failed and isinstance(running, Cluster):
+        for server in running.servers:
+            report.sections.append((f"daphne {server.name} ({server.log_path})", server.log_text()))
+    return report
