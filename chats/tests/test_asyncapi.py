@@ -14,7 +14,6 @@ from channels.db import database_sync_to_async
 from jsonschema import Draft202012Validator
 
 from accounts.models import Block, User
-from accounts.tests.factories import UserFactory
 from chats import services
 from chats.models import Message
 from chats.tests.asyncapi import (
@@ -29,7 +28,7 @@ from chats.tests.asyncapi import (
     validate_server_frame,
 )
 from chats.tests.factories import direct_chat, group_chat
-from chats.tests.ws import close_all, connect
+from chats.tests.ws import connect
 from media.models import Attachment
 from messenger import consumers
 
@@ -169,27 +168,6 @@ class TestDocument:
 # --- what the server sends ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob")
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol")
-
-
-@pytest.fixture
-async def _close_sockets():
-    yield
-    await close_all()
-
-
 def _upload(user, *, image: bool) -> Attachment:
     """An attachment row (the frames only show its metadata, so no file is stored)."""
     return Attachment.objects.create(
@@ -215,7 +193,7 @@ def send_data(chat, client_id: str, text: str = "hello", **extra) -> dict:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-@pytest.mark.usefixtures("_close_sockets")
+@pytest.mark.usefixtures("ws_cleanup")
 class TestEveryServerFrame:
     async def test_each_server_event_type_is_sent_as_documented(self, alice, bob, carol):
         seen: set[str] = set()
@@ -383,7 +361,7 @@ class TestEveryServerFrame:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-@pytest.mark.usefixtures("_close_sockets")
+@pytest.mark.usefixtures("ws_cleanup")
 class TestReplies:
     async def test_every_ref_gets_exactly_one_reply_in_order(self, alice, bob):
         chat = await db(direct_chat)(alice, bob)

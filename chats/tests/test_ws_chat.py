@@ -6,35 +6,13 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.services import session_create, session_revoke, ws_ticket_issue
-from accounts.tests.factories import UserFactory
 from chats import services
 from chats.models import ChatMember, Message
 from chats.tests.factories import direct_chat, group_chat
-from chats.tests.ws import close_all, connect, refused
+from chats.tests.ws import connect, refused
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("ws_cleanup")]
 db = database_sync_to_async
-
-
-@pytest.fixture(autouse=True)
-async def _close_sockets():
-    yield
-    await close_all()
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob")
-
-
-@pytest.fixture
-def carol(db):
-    return UserFactory(username="carol")
 
 
 @pytest.fixture

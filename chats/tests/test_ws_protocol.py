@@ -6,15 +6,9 @@ import pytest
 
 from accounts.tests.factories import UserFactory
 from chats.tests.factories import direct_chat
-from chats.tests.ws import close_all, connect
+from chats.tests.ws import connect
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-@pytest.fixture(autouse=True)
-async def _close_sockets():
-    yield
-    await close_all()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.usefixtures("ws_cleanup")]
 
 
 @pytest.fixture
