@@ -131,8 +131,10 @@ class StreamDispatcher:
                     self.members.get(chat_id, {}).pop(socket.user_id, None)
             if not self.sockets:
                 stopped = self._stop()
-        # Let the cancelled tasks finish their cleanup (leaving the wake-up group) now.
-        await asyncio.gather(*stopped, return_exceptions=True)
+        if stopped:
+            # Give the cancelled tasks a moment to leave the wake-up group, but never block a
+            # disconnect (or a server shutdown) on it.
+            await asyncio.wait(stopped, timeout=1)
 
     def is_member(self, *, user_id: str, chat_id: str) -> bool:
         """Membership as of the stream position; for checks on the hot path without a query."""
@@ -212,7 +214,8 @@ class StreamDispatcher:
         except Exception:
             logger.exception("stream dispatcher: wake-up listener failed; relying on polling")
         finally:
-            await asyncio.shield(layer.group_discard(DISPATCHER_GROUP, channel))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(layer.group_discard(DISPATCHER_GROUP, channel), timeout=1)
 
     async def _catch_up(self) -> None:
         async with self._lock:

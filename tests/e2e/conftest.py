@@ -113,9 +113,21 @@ class Server:
             process.wait(STOP_TIMEOUT_SECONDS)
             return True
         except subprocess.TimeoutExpired:
+            self._dump_stacks(process)
             process.kill()
             process.wait(STOP_TIMEOUT_SECONDS)
             return False
+
+    def _dump_stacks(self, process: subprocess.Popen) -> None:
+        """Append every thread's stack of a hung server to its log (diagnosis for a failed stop)."""
+        py_spy = Path(sys.executable).with_name("py-spy")
+        if not py_spy.exists():
+            return
+        dump = subprocess.run(
+            [str(py_spy), "dump", "--pid", str(process.pid)], capture_output=True, text=True, timeout=30, check=False
+        )
+        with self.log_path.open("a") as log:
+            log.write(f"===== py-spy dump of a server that ignored SIGTERM =====\n{dump.stdout}{dump.stderr}\n")
 
     def restart(self) -> bool:
         """Stop (SIGTERM) and start again on the same port; returns what stop() returned."""
