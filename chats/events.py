@@ -5,8 +5,9 @@ Two kinds of events leave the server:
 * Durable events (messages, receipts, membership): `stream_event_record` inserts a StreamEvent
   row as the last step of the writing transaction. After commit, every server process's
   StreamDispatcher (chats.stream) is woken, reads the new rows in id order and pushes them to
-  its local sockets. The channel layer only carries the wake-up, so a dropped notification
-  delays delivery until the dispatcher's next poll instead of losing anything.
+  its local sockets. The wake-up is a PostgreSQL NOTIFY sent with the transaction (delivered
+  only if it commits) plus a direct poke of this process's dispatcher; a lost wake-up only
+  delays delivery until the dispatcher's next poll, it loses nothing.
 * Ephemeral events (typing, presence): sent through the channel layer to each recipient's user
   group, encoded once. Losing one is harmless.
 """
@@ -15,7 +16,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from rest_framework import serializers
@@ -23,7 +23,7 @@ from rest_framework import serializers
 from chats.models import StreamEvent
 from messenger.realtime import user_group
 
-DISPATCHER_GROUP = "stream.dispatchers"
+STREAM_NOTIFY_CHANNEL = "messenger_stream"
 
 # Any constant works; it names the one advisory lock that orders stream inserts.
 _STREAM_ORDER_LOCK_KEY = 7_236_112_001
@@ -41,17 +41,20 @@ def stream_event_record(
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_STREAM_ORDER_LOCK_KEY])
+            # One round trip: the ordering lock, and the wake-up for other processes, which
+            # PostgreSQL delivers at commit (and drops on rollback).
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s), pg_notify(%s, '')", [_STREAM_ORDER_LOCK_KEY, STREAM_NOTIFY_CHANNEL]
+            )
     event = StreamEvent.objects.create(type=type, payload=payload, chat_id=chat_id, user_id=user_id, origin=origin)
-    transaction.on_commit(_wake_dispatchers)
+    transaction.on_commit(_wake_local_dispatchers)
     return event
 
 
-def _wake_dispatchers() -> None:
-    from chats.stream import wake_local_dispatchers  # the stream module imports the ORM side lazily
+def _wake_local_dispatchers() -> None:
+    from chats.stream import wake_local_dispatchers  # stream imports this module
 
     wake_local_dispatchers()
-    async_to_sync(get_channel_layer().group_send)(DISPATCHER_GROUP, {"type": "stream.wakeup"})
 
 
 def iso_datetime(value) -> str | None:

@@ -4,8 +4,9 @@ Each server process (per event loop) runs one StreamDispatcher. It tails the Str
 in id order, which is commit order (see chats.events.stream_event_record), and pushes each event
 to the local sockets it concerns. Because every process reads the same ordered table, a socket
 gets every event exactly once and in order, whichever process wrote it, and a restart loses
-nothing: the client resumes with `sync:request`. The channel layer only carries a wake-up
-after each commit; if one is dropped, the poll every STREAM_POLL_INTERVAL_SECONDS catches up.
+nothing: the client resumes with `sync:request`. Commits wake the dispatchers (PostgreSQL
+LISTEN/NOTIFY across processes, a direct poke within one); if a wake-up is lost, the poll every
+STREAM_POLL_INTERVAL_SECONDS catches up.
 
 Who an event concerns is decided from an in-memory map of chat memberships of the users with
 a socket here. The map is loaded when a user's first socket registers and is refreshed from
@@ -19,11 +20,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import psycopg
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connections
 
-from chats.events import DISPATCHER_GROUP, encode_frame
+from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
 
@@ -199,23 +201,28 @@ class StreamDispatcher:
                 await asyncio.sleep(1)
 
     async def _listen(self) -> None:
-        """Wake up when any process commits stream events."""
-        layer = get_channel_layer()
-        # The default prefix matters: channels-redis serves all of a process's channels from one
-        # queue per prefix behind one lock, so a second prefix would starve the consumers.
-        channel = await layer.new_channel()
-        await layer.group_add(DISPATCHER_GROUP, channel)
-        try:
-            while True:
-                await layer.receive(channel)
-                self._wakeup.set()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("stream dispatcher: wake-up listener failed; relying on polling")
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(layer.group_discard(DISPATCHER_GROUP, channel), timeout=1)
+        """Wake up when any process commits stream events (PostgreSQL LISTEN).
+
+        With SQLite there is a single process, whose own commits poke it directly.
+        """
+        if connections["default"].vendor != "postgresql":
+            return
+        params = connections["default"].get_connection_params()
+        for sync_only in ("cursor_factory", "context"):
+            params.pop(sync_only, None)
+        while True:
+            try:
+                connection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+                async with connection:
+                    await connection.execute(f"LISTEN {STREAM_NOTIFY_CHANNEL}")
+                    self._wakeup.set()  # catch up on anything committed while not listening
+                    async for _ in connection.notifies():
+                        self._wakeup.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("stream dispatcher: LISTEN failed; polling until it reconnects")
+                await asyncio.sleep(1)
 
     async def _catch_up(self) -> None:
         async with self._lock:

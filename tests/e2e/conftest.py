@@ -215,6 +215,8 @@ def _server_env(*, port: int, redis_url: str, tag: str) -> dict[str, str]:
         # Every test registers its users through the API.
         "THROTTLE_REGISTER": "1000/min",
         "THROTTLE_LOGIN": "1000/min",
+        # Polling so slow that only the LISTEN/NOTIFY wake-up can deliver across processes in time.
+        "STREAM_POLL_INTERVAL_SECONDS": "30",
         # Fast presence housekeeping, so a dead process's users go offline within seconds.
         "PRESENCE_HEARTBEAT_SECONDS": "1",
         "PRESENCE_STALE_AFTER_SECONDS": "3",
