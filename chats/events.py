@@ -18,9 +18,9 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
-from rest_framework import serializers
 
 from chats.models import StreamEvent
+from messenger.api.formats import iso_datetime
 from messenger.realtime import user_group
 
 STREAM_NOTIFY_CHANNEL = "messenger_stream"
@@ -55,11 +55,6 @@ def _wake_local_dispatchers() -> None:
     from chats.stream import wake_local_dispatchers  # stream imports this module
 
     wake_local_dispatchers()
-
-
-def iso_datetime(value) -> str | None:
-    """Timestamps in event payloads look exactly like the REST ones."""
-    return None if value is None else serializers.DateTimeField().to_representation(value)
 
 
 def encode_frame(event_type: str, data: dict[str, Any], cursor: int | None = None) -> str:

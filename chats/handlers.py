@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from chats import errors, selectors, services
 from chats.api import serializers as s
-from chats.events import ephemeral_broadcast, iso_datetime, typing_payload
+from chats.events import ephemeral_broadcast, typing_payload
 from chats.presence import presence_socket_closed, presence_socket_opened
 from chats.services.receipts import receipt_payload
+from messenger.api.formats import iso_datetime
+from messenger.db import db_parallel
 from messenger.errors import ApplicationError, NotFound
 
 if TYPE_CHECKING:
@@ -52,12 +54,12 @@ def _send_and_serialize(**kwargs) -> dict[str, Any]:
 @handles("message:send")
 async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     payload = validated(s.MessageSendSerializer, data)
-    return await database_sync_to_async(_send_and_serialize)(sender=socket.user, origin=socket.channel_name, **payload)
+    return await db_parallel(_send_and_serialize)(sender=socket.user, origin=socket.channel_name, **payload)
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:
     payload = validated(s.ReceiptSerializer, data)
-    member = await database_sync_to_async(services.receipt_update)(
+    member = await db_parallel(services.receipt_update)(
         user=socket.user, chat_id=payload["chat_id"], origin=socket.channel_name, **{field: payload["up_to_seq"]}
     )
     return receipt_payload(member)

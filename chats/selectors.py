@@ -47,8 +47,20 @@ def chat_list_for_user(*, user) -> QuerySet[Chat]:
 
 
 def chat_get_for_member(*, chat_id, user) -> Chat:
-    """The chat if `user` is a member (annotated like chat_list_for_user), else not_found."""
+    """The chat if `user` is a member (annotated like chat_list_for_user), else not_found.
+
+    The annotations (unread count, member count) cost a count over the chat; use
+    chat_get_membership_checked where the chat is not rendered.
+    """
     chat = chat_list_for_user(user=user).filter(pk=chat_id).first()
+    if chat is None:
+        raise NotFound("No such chat.")
+    return chat
+
+
+def chat_get_membership_checked(*, chat_id, user) -> Chat:
+    """The chat if `user` is a member, else not_found: one indexed lookup, no annotations."""
+    chat = Chat.objects.filter(pk=chat_id, deleted_at__isnull=True, members__user=user).first()
     if chat is None:
         raise NotFound("No such chat.")
     return chat

@@ -28,6 +28,7 @@ from django.db import connections
 from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
+from messenger.db import db_parallel
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class StreamDispatcher:
     async def _catch_up(self) -> None:
         async with self._lock:
             while self.sockets and self.position is not None:
-                batch = await database_sync_to_async(_events_after)(self.position, BATCH_SIZE)
+                batch = await db_parallel(_events_after)(self.position, BATCH_SIZE)
                 for event in batch:
                     if event.chat_id and event.type in MEMBERSHIP_EVENTS:
                         await self._reload_chat(event.chat_id)

@@ -92,7 +92,7 @@ class ChatDetailView(APIView):
         summary="Edit title, description or avatar (owner and admins)",
     )
     def patch(self, request: Request, chat_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         serializer = s.ChatUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.chat_update(chat=chat, actor=request.user, **serializer.validated_data)
@@ -103,7 +103,7 @@ class ChatDetailView(APIView):
         summary="Delete the chat for everyone (group/channel owner, or either side of a direct chat)",
     )
     def delete(self, request: Request, chat_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         services.chat_delete(chat=chat, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -114,7 +114,7 @@ class MemberListView(APIView):
         responses={200: s.MemberSerializer(many=True), **AUTH_ERRORS, **NOT_FOUND}, summary="Members of a chat"
     )
     def get(self, request: Request, chat_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         return Response(s.MemberSerializer(selectors.member_list(chat=chat), many=True).data)
 
     @extend_schema(
@@ -128,7 +128,7 @@ class MemberListView(APIView):
         summary="Add members (owner and admins); returns the ones newly added",
     )
     def post(self, request: Request, chat_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         serializer = s.MemberAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         added = services.chat_member_add(chat=chat, actor=request.user, **serializer.validated_data)
@@ -148,7 +148,7 @@ class MemberDetailView(APIView):
         summary="Change a member's role (owner only; role=owner hands ownership over)",
     )
     def patch(self, request: Request, chat_id, user_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         serializer = s.MemberUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member = services.chat_member_update(
@@ -161,7 +161,7 @@ class MemberDetailView(APIView):
         summary="Remove a member; removing yourself leaves the chat",
     )
     def delete(self, request: Request, chat_id, user_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         services.chat_member_remove(chat=chat, actor=request.user, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -184,7 +184,7 @@ class MessageListView(APIView):
         summary="Message history by seq (ascending within a page)",
     )
     def get(self, request: Request, chat_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         query = _HistoryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         messages, has_more = selectors.message_list(chat=chat, **query.validated_data)
@@ -224,7 +224,7 @@ class MessageDetailView(APIView):
         summary="Edit a message's text (sender only)",
     )
     def patch(self, request: Request, chat_id, message_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         message = selectors.message_get_in_chat(chat=chat, message_id=message_id)
         serializer = s.MessageEditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -236,7 +236,7 @@ class MessageDetailView(APIView):
         summary="Delete a message for everyone (sender, or group/channel owner and admins)",
     )
     def delete(self, request: Request, chat_id, message_id) -> Response:
-        chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         message = selectors.message_get_in_chat(chat=chat, message_id=message_id)
         services.message_delete(user=request.user, chat=chat, message=message)
         return Response(status=status.HTTP_204_NO_CONTENT)

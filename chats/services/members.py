@@ -12,10 +12,11 @@ from django.db.models import Case, Value, When
 from accounts.api.serializers import UserSerializer
 from accounts.models import User
 from chats import errors
-from chats.events import iso_datetime, stream_event_record
+from chats.events import stream_event_record
 from chats.models import Chat, ChatMember
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
+from messenger.api.formats import iso_datetime
 from messenger.errors import ApplicationError, NotFound
 
 MANAGERS = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)

@@ -104,10 +104,12 @@ def _message_send(*, sender, chat_id, client_id, text, reply_to, attachment_ids,
         chat=chat, seq=_chat_next_seq(chat), sender=sender, client_id=client_id, text=text, reply_to_id=reply_to
     )
     message.save(force_insert=True)
-    MessageAttachment.objects.bulk_create(
+    links = MessageAttachment.objects.bulk_create(
         MessageAttachment(message=message, attachment=attachment, position=position)
         for position, attachment in enumerate(attachments)
     )
+    # Serialising the new message must not query for the links it was just given.
+    message._prefetched_objects_cache = {"attachment_links": links}
     stream_event_record(type="message:new", chat_id=chat.pk, payload=MessageSerializer(message).data, origin=origin)
     return message, False
 
