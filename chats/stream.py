@@ -107,7 +107,7 @@ class StreamDispatcher:
             if self.position is None:
                 self.position = await database_sync_to_async(stream_position)()
             if socket.user_id not in self.sockets:
-                for chat_id, joined in await database_sync_to_async(_memberships_of)(socket.user_id):
+                for chat_id, joined in await db_parallel(_memberships_of)(socket.user_id):
                     self._add_member(chat_id, socket.user_id, joined)
                 self.sockets[socket.user_id] = set()
             self.sockets[socket.user_id].add(socket)
