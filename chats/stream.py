@@ -98,6 +98,9 @@ class StreamDispatcher:
         self._wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        # Bumped on every stop: a background loop whose generation is over exits even if its
+        # cancellation got lost (asyncio.wait_for in 3.11 can swallow one).
+        self._generation = 0
 
     # --- sockets ---------------------------------------------------------------------------
 
@@ -147,6 +150,8 @@ class StreamDispatcher:
         self._wakeup.set()
 
     def _stop(self) -> list[asyncio.Task]:
+        self._generation += 1
+        self._wakeup.set()  # let the tailing loop notice at once
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -179,7 +184,8 @@ class StreamDispatcher:
     async def _housekeeping(self) -> None:
         from chats.presence import presence_housekeeping  # presence builds on this module's peers
 
-        while True:
+        generation = self._generation
+        while generation == self._generation:
             try:
                 await presence_housekeeping()
             except asyncio.CancelledError:
@@ -189,9 +195,13 @@ class StreamDispatcher:
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
 
     async def _run(self) -> None:
-        while True:
+        generation = self._generation
+        while generation == self._generation:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=settings.STREAM_POLL_INTERVAL_SECONDS)
+                async with asyncio.timeout(settings.STREAM_POLL_INTERVAL_SECONDS):
+                    await self._wakeup.wait()
+            if generation != self._generation:
+                return
             self._wakeup.clear()
             try:
                 await self._catch_up()
@@ -211,13 +221,16 @@ class StreamDispatcher:
         params = connections["default"].get_connection_params()
         for sync_only in ("cursor_factory", "context"):
             params.pop(sync_only, None)
-        while True:
+        generation = self._generation
+        while generation == self._generation:
             try:
                 connection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
                 async with connection:
                     await connection.execute(f"LISTEN {STREAM_NOTIFY_CHANNEL}")
                     self._wakeup.set()  # catch up on anything committed while not listening
                     async for _ in connection.notifies():
+                        if generation != self._generation:
+                            return
                         self._wakeup.set()
             except asyncio.CancelledError:
                 raise
