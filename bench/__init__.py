@@ -1,0 +1,1 @@
+"""Benchmark suite: the product against a bare `websockets` relay, on loopback. See bench/README.md."""
