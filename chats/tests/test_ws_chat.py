@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 
 from accounts.services import session_create, session_revoke, ws_ticket_issue
 from chats import services
@@ -42,7 +43,12 @@ class TestHandshake:
         await db(session_revoke)(session=session)
         assert await refused(headers=[(b"authorization", f"Bearer {pair.access}".encode())])
 
-    async def test_ticket_works_once(self, alice):
+    async def test_ticket_works_once(self, alice, settings):
+        # In-memory layer on purpose: with channels-redis this one test intermittently leaves a
+        # cancelled consumer stuck in the layer's receive at event-loop close (see the notes);
+        # what it checks, ticket authentication, does not involve the layer.
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        channel_layers.backends.clear()
         session, _ = await db(session_create)(user=alice)
         ticket = await db(ws_ticket_issue)(session=session)
         from channels.testing import WebsocketCommunicator
