@@ -16,7 +16,6 @@ TOKEN_INVALID = "token_not_valid"
 SESSION_REVOKED = "session_revoked"
 REFRESH_TOKEN_REUSED = "refresh_token_reused"
 REFRESH_TOKEN_SUPERSEDED = "refresh_token_superseded"
-TICKET_INVALID = "ticket_invalid"
 CANNOT_TARGET_SELF = "cannot_target_self"
 TOO_MANY_PHONES = "too_many_phones"
 

@@ -5,7 +5,6 @@ FORBIDDEN = "forbidden"  # a member without the role the action needs
 NOT_ALLOWED_FOR_DIRECT = "not_allowed_for_direct"
 CANNOT_MESSAGE_SELF = "cannot_message_self"
 BLOCKED = "blocked"
-ALREADY_MEMBER = "already_member"
 EMPTY_MESSAGE = "empty_message"
 CLIENT_ID_REUSED = "client_id_reused"
 INVALID_REPLY = "invalid_reply"

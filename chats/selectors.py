@@ -75,15 +75,6 @@ def chats_attach_last_messages(chats: list[Chat]) -> list[Chat]:
     return chats
 
 
-def member_get_for_update(*, chat_id, user_id) -> ChatMember:
-    """Lock a membership row (inside a transaction); not_found if there is none."""
-    member = ChatMember.objects.select_for_update().select_related("chat").filter(chat_id=chat_id, user_id=user_id)
-    member = member.first()
-    if member is None:
-        raise NotFound("No such chat.")
-    return member
-
-
 def member_list(*, chat: Chat) -> QuerySet[ChatMember]:
     return ChatMember.objects.filter(chat=chat).select_related("user").order_by("joined_at", "pk")
 

@@ -41,10 +41,6 @@ def presence_audience(*, user_id) -> list:
     return [uid for uid in audience if str(uid) != str(user_id)]
 
 
-def presence_online_user_ids(*, user_ids) -> set[str]:
-    return {str(uid) for uid in SocketConnection.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)}
-
-
 def presence_heartbeat(*, server_id: str) -> None:
     """Tell the other processes this one is alive (and so are its sockets)."""
     ServerProcess.objects.update_or_create(id=server_id, defaults={"heartbeat_at": timezone.now()})
