@@ -23,7 +23,7 @@ MESSAGE_NEW = '{"type":"message:new"'
 ACK = '{"type":"ack"'
 ERROR = '{"type":"error"'
 CHAT_CREATED = '{"type":"chat:created"'
-CLIENT_ID_KEY = '"client_id":"'
+CLIENT_ID_KEY = '"client_id":'
 REF_KEY = '"ref":"'
 
 
@@ -42,10 +42,11 @@ def percentiles(values: list[float], points=(50, 90, 99)) -> dict[str, float | N
 
 
 def _cut(text: str, key: str) -> str | None:
+    """The string value after `key` (which may end at the colon: the data JSON may have spaces)."""
     start = text.find(key)
     if start < 0:
         return None
-    start += len(key)
+    start = text.find('"', start + len(key) - 1 if key.endswith('"') else start + len(key)) + 1
     return text[start : text.find('"', start)]
 
 

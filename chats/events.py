@@ -26,7 +26,7 @@ from messenger.realtime import user_group
 STREAM_NOTIFY_CHANNEL = "messenger_stream"
 
 # Any constant works; it names the one advisory lock that orders stream inserts.
-_STREAM_ORDER_LOCK_KEY = 7_236_112_001
+STREAM_ORDER_LOCK_KEY = 7_236_112_001
 
 
 def stream_event_record(
@@ -44,17 +44,18 @@ def stream_event_record(
             # One round trip: the ordering lock, and the wake-up for other processes, which
             # PostgreSQL delivers at commit (and drops on rollback).
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s), pg_notify(%s, '')", [_STREAM_ORDER_LOCK_KEY, STREAM_NOTIFY_CHANNEL]
+                "SELECT pg_advisory_xact_lock(%s), pg_notify(%s, '')", [STREAM_ORDER_LOCK_KEY, STREAM_NOTIFY_CHANNEL]
             )
     event = StreamEvent.objects.create(type=type, payload=payload, chat_id=chat_id, user_id=user_id, origin=origin)
-    transaction.on_commit(_wake_local_dispatchers)
+    transaction.on_commit(wake_local_dispatchers)
     return event
 
 
-def _wake_local_dispatchers() -> None:
-    from chats.stream import wake_local_dispatchers  # stream imports this module
+def wake_local_dispatchers() -> None:
+    """Poke this process's dispatchers after a commit (other processes get the NOTIFY)."""
+    from chats import stream  # stream imports this module
 
-    wake_local_dispatchers()
+    stream.wake_local_dispatchers()
 
 
 def encode_frame(event_type: str, data: dict[str, Any], cursor: int | None = None) -> str:
@@ -64,6 +65,11 @@ def encode_frame(event_type: str, data: dict[str, Any], cursor: int | None = Non
         frame["cursor"] = cursor
     frame["data"] = data
     return json.dumps(frame, separators=(",", ":"), default=str)
+
+
+def encode_frame_with_data(event_type: str, data_json: str, *, cursor: int) -> str:
+    """encode_frame for a payload that is JSON text already (as read from the stream table)."""
+    return f'{{"type":{json.dumps(event_type)},"cursor":{cursor},"data":{data_json}}}'
 
 
 async def ephemeral_broadcast(

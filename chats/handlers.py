@@ -46,15 +46,13 @@ def validated(serializer_class, data: dict[str, Any]) -> dict[str, Any]:
 # --- messages --------------------------------------------------------------------------------------
 
 
-def _send_and_serialize(**kwargs) -> dict[str, Any]:
-    message, duplicate = services.message_send(**kwargs)
-    return {"message": s.MessageSerializer(message).data, "duplicate": duplicate}
-
-
 @handles("message:send")
 async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     payload = validated(s.MessageSendSerializer, data)
-    return await db_parallel(_send_and_serialize)(sender=socket.user, origin=socket.channel_name, **payload)
+    message, duplicate = await services.message_send_async(
+        db=socket.dispatcher.db, sender=socket.user, origin=socket.channel_name, **payload
+    )
+    return {"message": s.MessageSerializer(message).data, "duplicate": duplicate}
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:

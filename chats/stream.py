@@ -15,20 +15,22 @@ the database when a membership event passes through the stream, so it changes in
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import psycopg
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
+from psycopg_pool import AsyncConnectionPool
 
-from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame
+from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame_with_data
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
-from messenger.db import db_parallel
+from messenger.db import async_pool, db_parallel, psycopg_params
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +54,11 @@ class _Event:
     chat_id: str | None
     user_id: str | None
     origin: str
-    payload: Any
+    payload_json: str  # the payload as JSON text, spliced into the frame as it is
 
 
 def _events_after(position: int, limit: int) -> list[_Event]:
+    """The ORM version of _EVENTS_AFTER_SQL, for SQLite."""
     rows = (
         StreamEvent.objects.filter(id__gt=position)
         .order_by("id")
@@ -68,10 +71,16 @@ def _events_after(position: int, limit: int) -> list[_Event]:
             chat_id=row[2] and str(row[2]),
             user_id=row[3] and str(row[3]),
             origin=row[4],
-            payload=row[5],
+            payload_json=json.dumps(row[5], separators=(",", ":")),
         )
         for row in rows
     ]
+
+
+_EVENTS_AFTER_SQL = (
+    f"SELECT id, type, chat_id::text, user_id::text, origin, payload::text FROM {StreamEvent._meta.db_table} "  # noqa: S608
+    "WHERE id > %s ORDER BY id LIMIT %s"
+)
 
 
 def _memberships_of(user_id: str) -> list[tuple[str, int]]:
@@ -98,6 +107,8 @@ class StreamDispatcher:
         self._wakeup = asyncio.Event()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
+        # PostgreSQL connections for the hot path (sends, the stream tail); None on SQLite.
+        self.db: AsyncConnectionPool | None = None
         # Bumped on every stop: a background loop whose generation is over exits even if its
         # cancellation got lost (asyncio.wait_for in 3.11 can swallow one).
         self._generation = 0
@@ -108,6 +119,9 @@ class StreamDispatcher:
         """Start delivering to `socket`; returns the cursor from which it gets events live."""
         async with self._lock:
             if self.position is None:
+                if self.db is None and (pool := async_pool()) is not None:
+                    await pool.open()
+                    self.db = pool
                 self.position = await database_sync_to_async(stream_position)()
             if socket.user_id not in self.sockets:
                 for chat_id, joined in await db_parallel(_memberships_of)(socket.user_id):
@@ -156,6 +170,9 @@ class StreamDispatcher:
         for task in tasks:
             task.cancel()
         self.position = None
+        if self.db is not None:
+            tasks.append(self.loop.create_task(self.db.close()))
+            self.db = None
         self.members.clear()
         self.chats_of.clear()
         with _dispatchers_guard:
@@ -218,9 +235,7 @@ class StreamDispatcher:
         """
         if connections["default"].vendor != "postgresql":
             return
-        params = connections["default"].get_connection_params()
-        for sync_only in ("cursor_factory", "context"):
-            params.pop(sync_only, None)
+        params = psycopg_params()
         generation = self._generation
         while generation == self._generation:
             try:
@@ -241,7 +256,7 @@ class StreamDispatcher:
     async def _catch_up(self) -> None:
         async with self._lock:
             while self.sockets and self.position is not None:
-                batch = await db_parallel(_events_after)(self.position, BATCH_SIZE)
+                batch = await self._events_after(self.position)
                 for event in batch:
                     if event.chat_id and event.type in MEMBERSHIP_EVENTS:
                         await self._reload_chat(event.chat_id)
@@ -249,6 +264,13 @@ class StreamDispatcher:
                     self.position = event.id
                 if len(batch) < BATCH_SIZE:
                     return
+
+    async def _events_after(self, position: int) -> list[_Event]:
+        if self.db is None:
+            return await db_parallel(_events_after)(position, BATCH_SIZE)
+        async with self.db.connection() as connection:
+            cursor = await connection.execute(_EVENTS_AFTER_SQL, [position, BATCH_SIZE])
+            return [_Event(*row) for row in await cursor.fetchall()]
 
     async def _deliver(self, event: _Event) -> None:
         recipients: set[str] = set()
@@ -260,7 +282,7 @@ class StreamDispatcher:
                     recipients.add(user_id)
         if not recipients:
             return
-        frame = encode_frame(event.type, event.payload, cursor=event.id)  # once, for every recipient
+        frame = encode_frame_with_data(event.type, event.payload_json, cursor=event.id)  # once, for all
         for user_id in recipients:
             for socket in list(self.sockets.get(user_id, ())):
                 try:

@@ -303,6 +303,8 @@ SYNC_MAX_EVENTS = 1000
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
 MESSAGE_MAX_LENGTH = 4096
 CHAT_MAX_MEMBERS_PER_REQUEST = 1000
+# Per server process: the psycopg pool for the WebSocket hot path (see messenger/db.py).
+DB_ASYNC_POOL_SIZE = env_int("DB_ASYNC_POOL_SIZE", 8)
 STREAM_POLL_INTERVAL_SECONDS = float(env_str("STREAM_POLL_INTERVAL_SECONDS", "1.0"))
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 15)
 # A process silent this long is presumed dead and its users are taken offline.

@@ -1,16 +1,23 @@
 """Sending, editing and deleting messages. REST and the WebSocket both call these."""
 
+import json
+import uuid
+
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg_pool import AsyncConnectionPool
 
 from accounts.models import User
 from accounts.selectors import block_exists_between
 from chats import errors
 from chats.api.serializers import MessageSerializer
-from chats.events import stream_event_record
+from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, stream_event_record, wake_local_dispatchers
 from chats.models import Chat, ChatMember, Message, MessageAttachment
+from chats.selectors import message_queryset
 from chats.services.rules import require_role
 from media.selectors import attachment_list_for_message
+from messenger.db import db_parallel
 from messenger.errors import ApplicationError, NotFound
 
 
@@ -44,32 +51,160 @@ def message_send(
 
     A repeated `client_id` from the same sender returns the stored message and changes
     nothing (idempotent retries across reconnects and server processes).
+
+    On PostgreSQL a message without attachments is stored by one statement (the
+    chats_message_send function, see migration 0002); otherwise by the ORM. Both apply the
+    same rules and raise the same errors.
     """
+    text = _checked_text(text, attachment_ids)
+    if connection.vendor != "postgresql" or attachment_ids:
+        return _message_send_orm(
+            sender=sender,
+            chat_id=chat_id,
+            client_id=client_id,
+            text=text,
+            reply_to=reply_to,
+            attachment_ids=attachment_ids,
+            origin=origin,
+        )
+    draft = _draft(sender=sender, chat_id=chat_id, client_id=client_id, text=text, reply_to=reply_to)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(SEND_SQL, _send_params(draft, origin))
+            row = cursor.fetchone()
+            transaction.on_commit(wake_local_dispatchers)
+    except IntegrityError:
+        return _concurrent_duplicate(sender=sender, chat_id=chat_id, client_id=client_id)
+    return _send_outcome(row, draft)
+
+
+async def message_send_async(
+    *, db: AsyncConnectionPool | None, sender: User, origin: str, **fields
+) -> tuple[Message, bool]:
+    """message_send for the WebSocket: one round trip on the event loop, no thread hop.
+
+    `db` is the event loop's PostgreSQL pool (None elsewhere, or for messages with attachments,
+    which take the ORM path on a worker thread).
+    """
+    if db is None or fields.get("attachment_ids"):
+        return await db_parallel(message_send)(sender=sender, origin=origin, **fields)
+    text = _checked_text(fields.get("text", ""), ())
+    draft = _draft(
+        sender=sender,
+        chat_id=fields["chat_id"],
+        client_id=fields["client_id"],
+        text=text,
+        reply_to=fields.get("reply_to"),
+    )
+    try:
+        async with db.connection() as conn:
+            cursor = await conn.execute(SEND_SQL, _send_params(draft, origin))
+            row = await cursor.fetchone()
+    except psycopg.errors.UniqueViolation:
+        return await db_parallel(_concurrent_duplicate)(
+            sender=sender, chat_id=fields["chat_id"], client_id=fields["client_id"]
+        )
+    if row[0] == "duplicate":
+        return await db_parallel(_send_outcome)(row, draft)
+    wake_local_dispatchers()  # the NOTIFY wakes the other processes
+    return _send_outcome(row, draft)
+
+
+# --- the PostgreSQL path (one statement) -------------------------------------------------------------
+
+SEND_SQL = (
+    "SELECT status, seq, event_id, message_id FROM chats_message_send("
+    "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+)
+
+_SEND_ERRORS = {
+    "not_found": lambda: NotFound("No such chat."),
+    "client_id_reused": lambda: ApplicationError(
+        "This client_id was already used for a message in another chat.", code=errors.CLIENT_ID_REUSED
+    ),
+    "forbidden": lambda: ApplicationError(
+        "Only the owner and admins post in a channel.", code=errors.FORBIDDEN, status=403
+    ),
+    "blocked": lambda: ApplicationError("You cannot message this user.", code=errors.BLOCKED, status=403),
+    "invalid_reply": lambda: ApplicationError("The message replied to is not in this chat.", code=errors.INVALID_REPLY),
+}
+
+
+def _checked_text(text: str, attachment_ids) -> str:
+    text = text.strip()
+    if not text and not attachment_ids:
+        raise ApplicationError("A message needs text or an attachment.", code=errors.EMPTY_MESSAGE)
+    return text
+
+
+def _draft(*, sender: User, chat_id, client_id: str, text: str, reply_to) -> Message:
+    """The message as it will be stored, before the database gives it its seq."""
+    message = Message(
+        id=uuid.uuid4(),
+        chat_id=chat_id,
+        sender=sender,
+        client_id=client_id,
+        text=text,
+        reply_to_id=reply_to,
+        created_at=timezone.now(),
+    )
+    message._prefetched_objects_cache = {"attachment_links": []}
+    return message
+
+
+def _send_params(draft: Message, origin: str) -> list:
+    payload = MessageSerializer(draft).data
+    del payload["seq"]  # added by the function
+    return [
+        draft.pk,
+        draft.chat_id,
+        draft.sender_id,
+        draft.client_id,
+        draft.text,
+        draft.reply_to_id,
+        draft.created_at,
+        json.dumps(payload, separators=(",", ":")),
+        origin,
+        STREAM_ORDER_LOCK_KEY,
+        STREAM_NOTIFY_CHANNEL,
+    ]
+
+
+def _send_outcome(row, draft: Message) -> tuple[Message, bool]:
+    status, seq, _event_id, message_id = row
+    if status == "ok":
+        draft.seq = seq
+        return draft, False
+    if status == "duplicate":
+        return message_queryset().get(pk=message_id), True
+    raise _SEND_ERRORS[status]()
+
+
+def _concurrent_duplicate(*, sender: User, chat_id, client_id: str) -> tuple[Message, bool]:
+    """A concurrent send with the same client_id won the unique constraint.
+
+    The whole transaction (including the seq increment) rolled back, so no gap was left.
+    """
+    original = message_queryset().filter(sender=sender, client_id=client_id).first()
+    if original is None:
+        raise ApplicationError("The message could not be stored; retry.", code=errors.CLIENT_ID_REUSED)
+    return _duplicate(original, chat_id=chat_id, sender=sender), True
+
+
+# --- the ORM path (SQLite, and messages with attachments) --------------------------------------------
+
+
+def _message_send_orm(**fields) -> tuple[Message, bool]:
     try:
         with transaction.atomic():
-            return _message_send(
-                sender=sender,
-                chat_id=chat_id,
-                client_id=client_id,
-                text=text,
-                reply_to=reply_to,
-                attachment_ids=attachment_ids,
-                origin=origin,
-            )
+            return _message_send(**fields)
     except IntegrityError:
-        # A concurrent send with the same client_id won the unique constraint; the whole
-        # transaction (including the seq increment) rolled back, so no gap was left.
-        original = Message.objects.filter(sender=sender, client_id=client_id).first()
-        if original is None:
-            raise
-        return _duplicate(original, chat_id=chat_id, sender=sender), True
+        return _concurrent_duplicate(sender=fields["sender"], chat_id=fields["chat_id"], client_id=fields["client_id"])
 
 
 def _duplicate(original: Message, *, chat_id, sender: User) -> Message:
     if str(original.chat_id) != str(chat_id):
-        raise ApplicationError(
-            "This client_id was already used for a message in another chat.", code=errors.CLIENT_ID_REUSED
-        )
+        raise _SEND_ERRORS["client_id_reused"]()
     if not ChatMember.objects.filter(chat_id=chat_id, user=sender).exists():
         raise NotFound("No such chat.")
     return original
@@ -88,16 +223,13 @@ def _message_send(*, sender, chat_id, client_id, text, reply_to, attachment_ids,
     if original is not None:
         return _duplicate(original, chat_id=chat_id, sender=sender), True
     if chat.type == Chat.Type.CHANNEL and member.role == ChatMember.Role.MEMBER:
-        raise ApplicationError("Only the owner and admins post in a channel.", code=errors.FORBIDDEN, status=403)
+        raise _SEND_ERRORS["forbidden"]()
     if chat.type == Chat.Type.DIRECT and block_exists_between(
         user_a_id=sender.pk, user_b_id=chat.direct_peer_id(sender.pk)
     ):
-        raise ApplicationError("You cannot message this user.", code=errors.BLOCKED, status=403)
-    text = text.strip()
-    if not text and not attachment_ids:
-        raise ApplicationError("A message needs text or an attachment.", code=errors.EMPTY_MESSAGE)
+        raise _SEND_ERRORS["blocked"]()
     if reply_to is not None and not Message.objects.filter(pk=reply_to, chat_id=chat.pk).exists():
-        raise ApplicationError("The message replied to is not in this chat.", code=errors.INVALID_REPLY)
+        raise _SEND_ERRORS["invalid_reply"]()
     attachments = attachment_list_for_message(uploader=sender, attachment_ids=list(attachment_ids))
 
     message = Message(
