@@ -106,7 +106,8 @@ async def message_send_async(
         )
     if row[0] == "duplicate":
         return await db_parallel(_send_outcome)(row, draft)
-    wake_local_dispatchers()  # the NOTIFY wakes the other processes
+    # No local wake-up here: the function's NOTIFY reaches this process's dispatcher as well,
+    # at commit, and a second wake-up would cost a second (empty) read of the stream.
     return _send_outcome(row, draft)
 
 
