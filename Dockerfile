@@ -13,4 +13,4 @@ RUN useradd --create-home messenger && mkdir -p var && chown -R messenger var
 USER messenger
 EXPOSE 8000
 # Migrations run on start (idempotent; concurrent replicas serialise on PostgreSQL's lock).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne -b 0.0.0.0 -p 8000 --proxy-headers messenger.asgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec python -m messenger.server -b 0.0.0.0 -p 8000 --proxy-headers messenger.asgi:application"]

@@ -247,7 +247,18 @@ def start_product(processes: Processes, count: int) -> dict[str, Any]:
     ports = [free_port() for _ in range(count)]
     children = []
     for index, port in enumerate(ports):
-        command = [str(BIN / "daphne"), "-v", "0", "-b", "127.0.0.1", "-p", str(port), "messenger.asgi:application"]
+        command = [
+            PYTHON,
+            "-m",
+            "messenger.server",
+            "-v",
+            "0",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "messenger.asgi:application",
+        ]
         children.append(processes.start(command, product_env(), f"daphne{index}"))
     for port, child in zip(ports, children, strict=True):
         wait_http(f"http://127.0.0.1:{port}/healthz", child)

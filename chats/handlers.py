@@ -92,7 +92,7 @@ async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
     message, duplicate = await services.message_send_async(
         db=socket.dispatcher.db, sender=socket.user, origin=socket.channel_name, **payload
     )
-    return {"message": s.MessageSerializer(message).data, "duplicate": duplicate}
+    return {"message": s.message_data(message), "duplicate": duplicate}
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:

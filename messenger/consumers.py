@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -90,6 +91,16 @@ class ClientConsumer(AsyncWebsocketConsumer):
             await self.dispatcher.unregister(self)
             for group in (user_group(self.user_id), session_group(self.device_session.pk)):
                 await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch first closes stale database connections of the request thread,
+        # a thread hop for every frame. This consumer never uses that thread's connection: its
+        # ORM work runs in database_sync_to_async (which does the same cleanup itself) and its
+        # hot path on the event loop's pool.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- client frames ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 from accounts.models import User
 from accounts.selectors import block_exists_between
 from chats import errors
-from chats.api.serializers import MessageSerializer
+from chats.api.serializers import message_data
 from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, stream_event_record, wake_local_dispatchers
 from chats.models import Chat, ChatMember, Message, MessageAttachment
 from chats.selectors import message_queryset
@@ -154,7 +154,7 @@ def _draft(*, sender: User, chat_id, client_id: str, text: str, reply_to) -> Mes
 
 
 def _send_params(draft: Message, origin: str) -> list:
-    payload = MessageSerializer(draft).data
+    payload = message_data(draft)
     del payload["seq"]  # added by the function
     return [
         draft.pk,
@@ -243,7 +243,7 @@ def _message_send(*, sender, chat_id, client_id, text, reply_to, attachment_ids,
     )
     # Serialising the new message must not query for the links it was just given.
     message._prefetched_objects_cache = {"attachment_links": links}
-    stream_event_record(type="message:new", chat_id=chat.pk, payload=MessageSerializer(message).data, origin=origin)
+    stream_event_record(type="message:new", chat_id=chat.pk, payload=message_data(message), origin=origin)
     return message, False
 
 
@@ -262,7 +262,7 @@ def message_edit(*, user: User, chat: Chat, message: Message, text: str) -> Mess
         message.text = text
         message.edited_at = timezone.now()
         message.save(update_fields=["text", "edited_at"])
-        stream_event_record(type="message:updated", chat_id=chat.pk, payload=MessageSerializer(message).data)
+        stream_event_record(type="message:updated", chat_id=chat.pk, payload=message_data(message))
     return message
 
 

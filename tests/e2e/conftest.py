@@ -80,7 +80,16 @@ class Server:
             log.write(f"===== daphne {self.name} start #{self.starts} on port {self.port} =====\n")
             log.flush()
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "messenger.asgi:application"],
+                [
+                    sys.executable,
+                    "-m",
+                    "messenger.server",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(self.port),
+                    "messenger.asgi:application",
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
