@@ -89,6 +89,25 @@ def message_queryset() -> QuerySet[Message]:
     )
 
 
+def messages_attach_files(messages: list[Message]) -> list[Message]:
+    """Load the attachments of a page of one chat's messages (ascending seq) with one query.
+
+    The same result as message_queryset()'s prefetch, without Django's prefetch machinery,
+    which builds a related manager and a queryset per message and cost more CPU than all the
+    rest of a history page. The page is selected by its seq range rather than 50 ids.
+    """
+    links: dict = {message.pk: [] for message in messages}
+    if messages:
+        page_links = MessageAttachment.objects.filter(
+            message__chat_id=messages[0].chat_id, message__seq__range=(messages[0].seq, messages[-1].seq)
+        ).select_related("attachment")
+        for link in page_links:
+            links[link.message_id].append(link)
+    for message in messages:
+        message._prefetched_objects_cache = {"attachment_links": links[message.pk]}
+    return messages
+
+
 def message_list(
     *, chat: Chat, before: int | None = None, after: int | None = None, limit: int = 50
 ) -> tuple[list[Message], bool]:
@@ -97,14 +116,14 @@ def message_list(
     With `after`, the page starts just after that seq (paging forward); otherwise it ends just
     before `before` (or at the newest message), paging backward through history.
     """
-    messages = message_queryset().filter(chat=chat)
+    messages = Message.objects.filter(chat=chat)
     if before is not None:
         messages = messages.filter(seq__lt=before)
     if after is not None:
         page = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
-        return page[:limit], len(page) > limit
+        return messages_attach_files(page[:limit]), len(page) > limit
     page = list(messages.order_by("-seq")[: limit + 1])
-    return page[:limit][::-1], len(page) > limit
+    return messages_attach_files(page[:limit][::-1]), len(page) > limit
 
 
 def message_get_in_chat(*, chat: Chat, message_id) -> Message:
