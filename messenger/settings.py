@@ -95,8 +95,18 @@ TEMPLATES = [
 # --- Data stores -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+    # Under ASGI every request runs on a thread of its own, so Django's per-thread persistent
+    # connections would mean a new connection (or a leaked one) per request. Django's psycopg
+    # pool hands each request a connection and takes it back at the end; with health checks on
+    # it makes sure a pooled connection still works (after a database restart) before handing it out.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 16),
+        "timeout": 10,
+    }
     # Behind PgBouncer in transaction-pooling mode server-side cursors must be off.
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 else:
