@@ -4,6 +4,7 @@ import os
 
 import pytest
 from channels.layers import channel_layers
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -11,6 +12,13 @@ from accounts.services import session_create
 from accounts.tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# No Django connection pool inside the test process: every async test runs and closes its own
+# event loop, and a worker thread still inside a database call when its loop is torn down never
+# hands its pooled connection back, so the pool ran dry a few dozen WebSocket tests in. Here
+# every thread opens and closes its own connections. The server processes of tests/e2e, like
+# production, run with the pool.
+settings.DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 
 def require_service(name: str, url: str) -> None:

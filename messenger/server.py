@@ -3,10 +3,16 @@
 Daphne creates its event loop when `daphne.server` is imported; setting uvloop's policy first
 makes that loop a uvloop one (Twisted's asyncio reactor only needs add_reader/add_writer, which
 uvloop has). The options are daphne's own. Set ASGI_LOOP=asyncio to run on the standard loop.
+
+Daphne pings a WebSocket that has been idle for `--ping-interval` seconds (its default: 20). With
+tens of thousands of idle sockets those pings are most of an idle server's CPU, so unless the
+option is given it is WS_PING_INTERVAL_SECONDS (default 30: below the usual 60 s idle timeouts
+of proxies and NATs; deploy/nginx.conf allows an hour).
 """
 
 import asyncio
 import os
+import sys
 
 
 def main() -> None:
@@ -14,6 +20,8 @@ def main() -> None:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    if not any(arg.startswith("--ping-interval") for arg in sys.argv):
+        sys.argv[1:1] = ["--ping-interval", os.environ.get("WS_PING_INTERVAL_SECONDS", "30")]
     from daphne.cli import CommandLineInterface  # imports daphne.server: after the policy
 
     CommandLineInterface.entrypoint()
