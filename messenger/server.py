@@ -13,9 +13,13 @@ of proxies and NATs; deploy/nginx.conf allows an hour).
 import asyncio
 import os
 import sys
+from pathlib import Path
+
+from dotenv import load_dotenv
 
 
 def main() -> None:
+    load_dotenv(Path(__file__).resolve().parent.parent / ".env")  # as messenger.settings does
     if os.environ.get("ASGI_LOOP", "uvloop") == "uvloop":
         import uvloop
 
