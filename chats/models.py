@@ -27,7 +27,10 @@ class Chat(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Sequence of the newest message; incremented under the row lock, so seqs are gap-free.
     last_seq = models.BigIntegerField(default=0)
-    last_activity_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Not indexed: it changes with every message, and an index on it would make each of those
+    # chat-row updates rewrite every index of the table instead of a heap-only (HOT) update.
+    # Chat lists are per member, sorted after the membership join; a global index did not help.
+    last_activity_at = models.DateTimeField(auto_now_add=True)
     # Deleted chats keep their rows (and members) so the chat:deleted event still reaches everyone.
     deleted_at = models.DateTimeField(null=True, blank=True)
 
@@ -71,9 +74,14 @@ class Message(models.Model):
     """A message; `seq` is its gap-free position in the chat."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    # The foreign keys of the hot tables (messages, stream events) have no index of their own:
+    # the composite unique constraints / indexes below start with them and serve their lookups,
+    # and every index is one more write per message.
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages", db_index=False)
     seq = models.BigIntegerField()
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     # The sender's idempotency key: a repeated (sender, client_id) returns the original message.
     client_id = models.CharField(max_length=64)
     text = models.TextField(blank=True)
@@ -122,9 +130,9 @@ class StreamEvent(models.Model):
 
     id = models.BigAutoField(primary_key=True)
     type = models.CharField(max_length=32)
-    chat = models.ForeignKey(Chat, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    chat = models.ForeignKey(Chat, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
     )
     payload = models.JSONField(encoder=DjangoJSONEncoder)
     # The socket whose frame caused the event; it got an ack and is skipped by live delivery.
