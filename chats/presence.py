@@ -6,7 +6,6 @@ without a disconnect) stops heartbeating, and another process reaps its rows wit
 PRESENCE_STALE_AFTER_SECONDS, announcing those users offline.
 """
 
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,9 +14,7 @@ from chats import services
 from chats.events import ephemeral_broadcast, presence_payload
 from chats.services.presence import presence_heartbeat, presence_reap
 from messenger.db import db_parallel
-
-# One id per server process: every socket row names the process that holds it.
-SERVER_ID = uuid.uuid4().hex
+from messenger.realtime import SERVER_ID
 
 
 async def presence_socket_opened(*, user, session_id, channel_name: str) -> None:

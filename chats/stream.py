@@ -14,7 +14,6 @@ the database when a membership event passes through the stream, so it changes in
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import threading
@@ -31,6 +30,7 @@ from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame_with_data
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
 from messenger.db import async_pool, db_parallel, psycopg_params
+from messenger.realtime import SERVER_ID
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,12 @@ class StreamDispatcher:
         self.members: dict[str, dict[str, int]] = {}  # chat id -> {local user id: joined_event_id}
         self.chats_of: dict[str, set[str]] = {}  # local user id -> chat ids (reverse index)
         self._wakeup = asyncio.Event()
+        # Whether the table must be read: set by wake-ups from elsewhere (NOTIFY of an event
+        # this process does not have, a commit of its own ORM code, the poll) and by gaps.
+        self._read_needed = True
+        # Events this process committed itself (sends), by id: delivered without reading them
+        # back, as soon as every event before them has been delivered.
+        self._local: dict[int, _Event] = {}
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         # PostgreSQL connections for the hot path (sends, the stream tail); None on SQLite.
@@ -161,6 +167,29 @@ class StreamDispatcher:
         return user_id in self.members.get(chat_id, ())
 
     def wake(self) -> None:
+        """Something was committed (by this process's ORM code): read the table."""
+        self._read_needed = True
+        self._wakeup.set()
+
+    def offer(self, event: _Event) -> None:
+        """An event this process has just committed, exactly as stored (see message_send_async)."""
+        if self.position is not None and event.id > self.position:
+            self._local[event.id] = event
+            self._wakeup.set()
+
+    def offer_message(self, *, event_id: int, data: dict, origin: str) -> None:
+        payload_json = json.dumps(data, separators=(",", ":"))
+        self.offer(_Event(event_id, "message:new", data["chat_id"], None, origin, payload_json))
+
+    def _notified(self, payload: str) -> None:
+        """A NOTIFY: "<event id> <server id>" from a one-statement send, '' from ORM code.
+
+        The events this process sent itself come through `offer`; if one never does (its sender
+        failed between commit and offer), the next poll reads it.
+        """
+        event_id, _, sender = payload.partition(" ")
+        if sender != SERVER_ID or not event_id.isdigit():
+            self._read_needed = True
         self._wakeup.set()
 
     def _stop(self) -> list[asyncio.Task]:
@@ -170,6 +199,8 @@ class StreamDispatcher:
         for task in tasks:
             task.cancel()
         self.position = None
+        self._local.clear()
+        self._read_needed = True
         if self.db is not None:
             tasks.append(self.loop.create_task(self.db.close()))
             self.db = None
@@ -214,9 +245,11 @@ class StreamDispatcher:
     async def _run(self) -> None:
         generation = self._generation
         while generation == self._generation:
-            with contextlib.suppress(TimeoutError):
+            try:
                 async with asyncio.timeout(settings.STREAM_POLL_INTERVAL_SECONDS):
                     await self._wakeup.wait()
+            except TimeoutError:
+                self._read_needed = True  # the poll: covers a lost wake-up
             if generation != self._generation:
                 return
             self._wakeup.clear()
@@ -242,11 +275,11 @@ class StreamDispatcher:
                 connection = await psycopg.AsyncConnection.connect(**params, autocommit=True)
                 async with connection:
                     await connection.execute(f"LISTEN {STREAM_NOTIFY_CHANNEL}")
-                    self._wakeup.set()  # catch up on anything committed while not listening
-                    async for _ in connection.notifies():
+                    self.wake()  # catch up on anything committed while not listening
+                    async for notify in connection.notifies():
                         if generation != self._generation:
                             return
-                        self._wakeup.set()
+                        self._notified(notify.payload)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -256,14 +289,29 @@ class StreamDispatcher:
     async def _catch_up(self) -> None:
         async with self._lock:
             while self.sockets and self.position is not None:
+                # This process's own events, while they follow on without a gap.
+                while (event := self._local.pop(self.position + 1, None)) is not None:
+                    await self._deliver_in_order(event)
+                if self._local:
+                    self._read_needed = True  # a gap: another event came in between
+                if not self._read_needed:
+                    return
+                self._read_needed = False
                 batch = await self._events_after(self.position)
                 for event in batch:
-                    if event.chat_id and event.type in MEMBERSHIP_EVENTS:
-                        await self._reload_chat(event.chat_id)
-                    await self._deliver(event)
-                    self.position = event.id
-                if len(batch) < BATCH_SIZE:
+                    await self._deliver_in_order(event)
+                for event_id in [event_id for event_id in self._local if event_id <= self.position]:
+                    del self._local[event_id]
+                if len(batch) == BATCH_SIZE:
+                    self._read_needed = True
+                elif not batch:
                     return
+
+    async def _deliver_in_order(self, event: _Event) -> None:
+        if event.chat_id and event.type in MEMBERSHIP_EVENTS:
+            await self._reload_chat(event.chat_id)
+        await self._deliver(event)
+        self.position = event.id
 
     async def _events_after(self, position: int) -> list[_Event]:
         if self.db is None:

@@ -19,6 +19,7 @@ from chats.services.rules import require_role
 from media.selectors import attachment_list_for_message
 from messenger.db import db_parallel
 from messenger.errors import ApplicationError, NotFound
+from messenger.realtime import SERVER_ID
 
 
 def _chat_next_seq(chat: Chat) -> int:
@@ -80,14 +81,17 @@ def message_send(
 
 async def message_send_async(
     *, db: AsyncConnectionPool | None, sender: User, origin: str, **fields
-) -> tuple[Message, bool]:
+) -> tuple[Message, bool, int | None]:
     """message_send for the WebSocket: one round trip on the event loop, no thread hop.
 
     `db` is the event loop's PostgreSQL pool (None elsewhere, or for messages with attachments,
-    which take the ORM path on a worker thread).
+    which take the ORM path on a worker thread). Also returns the id of the message:new stream
+    event when this call stored it in one statement (the caller's dispatcher can then deliver
+    it without reading it back), else None.
     """
     if db is None or fields.get("attachment_ids"):
-        return await db_parallel(message_send)(sender=sender, origin=origin, **fields)
+        message, duplicate = await db_parallel(message_send)(sender=sender, origin=origin, **fields)
+        return message, duplicate, None
     text = _checked_text(fields.get("text", ""), ())
     draft = _draft(
         sender=sender,
@@ -98,24 +102,26 @@ async def message_send_async(
     )
     try:
         async with db.connection() as conn:
-            cursor = await conn.execute(SEND_SQL, _send_params(draft, origin))
+            # Tagged with this process: its dispatcher gets the event from our return value.
+            cursor = await conn.execute(SEND_SQL, _send_params(draft, origin, SERVER_ID))
             row = await cursor.fetchone()
     except psycopg.errors.UniqueViolation:
-        return await db_parallel(_concurrent_duplicate)(
+        message, duplicate = await db_parallel(_concurrent_duplicate)(
             sender=sender, chat_id=fields["chat_id"], client_id=fields["client_id"]
         )
+        return message, duplicate, None
     if row[0] == "duplicate":
-        return await db_parallel(_send_outcome)(row, draft)
-    # No local wake-up here: the function's NOTIFY reaches this process's dispatcher as well,
-    # at commit, and a second wake-up would cost a second (empty) read of the stream.
-    return _send_outcome(row, draft)
+        message, duplicate = await db_parallel(_send_outcome)(row, draft)
+        return message, duplicate, None
+    message, duplicate = _send_outcome(row, draft)
+    return message, duplicate, row[2]
 
 
 # --- the PostgreSQL path (one statement) -------------------------------------------------------------
 
 SEND_SQL = (
     "SELECT status, seq, event_id, message_id FROM chats_message_send("
-    "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+    "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)"
 )
 
 _SEND_ERRORS = {
@@ -153,7 +159,7 @@ def _draft(*, sender: User, chat_id, client_id: str, text: str, reply_to) -> Mes
     return message
 
 
-def _send_params(draft: Message, origin: str) -> list:
+def _send_params(draft: Message, origin: str, notify_tag: str = "") -> list:
     payload = message_data(draft)
     del payload["seq"]  # added by the function
     return [
@@ -168,6 +174,7 @@ def _send_params(draft: Message, origin: str) -> list:
         origin,
         STREAM_ORDER_LOCK_KEY,
         STREAM_NOTIFY_CHANNEL,
+        notify_tag,
     ]
 
 
@@ -220,7 +227,8 @@ def _message_send(*, sender, chat_id, client_id, text, reply_to, attachment_ids,
     if member is None:
         raise NotFound("No such chat.")
     chat = member.chat
-    original = Message.objects.filter(sender=sender, client_id=client_id).first()
+    # Prefetched: the caller may serialise it outside this thread.
+    original = message_queryset().filter(sender=sender, client_id=client_id).first()
     if original is not None:
         return _duplicate(original, chat_id=chat_id, sender=sender), True
     if chat.type == Chat.Type.CHANNEL and member.role == ChatMember.Role.MEMBER:
