@@ -480,7 +480,10 @@ def markdown(results: dict[str, Any]) -> str:
     notes = {
         "S1": "(cap): the step-up reached the load generator's limit; that figure is a lower bound." if capped else "",
         "S2": "The bare relay's bursts run the load generator near a full core: its figure is a lower bound.",
-        "S3": "Idle CPU includes the servers' own keepalive pings (daphne and the relay both ping every 20 s).",
+        "S3": (
+            "Idle CPU includes the servers' own keepalive pings "
+            "(the product's daphne pings sockets idle for 30 s, the relay every 20 s)."
+        ),
     }
     for key, title, table in sections:
         if scenarios.get(key):
