@@ -54,7 +54,7 @@ def message_send(
     nothing (idempotent retries across reconnects and server processes).
 
     On PostgreSQL a message without attachments is stored by one statement (the
-    chats_message_send function, see migration 0002); otherwise by the ORM. Both apply the
+    chats_message_send function, migrations 0002 and 0004); otherwise by the ORM. Both apply the
     same rules and raise the same errors.
     """
     text = _checked_text(text, attachment_ids)
