@@ -89,14 +89,10 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
 @handles("message:send")
 async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     payload = message_send_input(data)
-    message, duplicate, event_id = await services.message_send_async(
-        db=socket.dispatcher.db, sender=socket.user, origin=socket.channel_name, **payload
+    message, duplicate = await services.message_send_async(
+        dispatcher=socket.dispatcher, sender=socket.user, origin=socket.channel_name, **payload
     )
-    data = s.message_data(message)
-    if event_id is not None:
-        # Stored by this process: its dispatcher delivers the event without reading it back.
-        socket.dispatcher.offer_message(event_id=event_id, data=data, origin=socket.channel_name)
-    return {"message": data, "duplicate": duplicate}
+    return {"message": s.message_data(message), "duplicate": duplicate}
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:

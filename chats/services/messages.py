@@ -2,11 +2,11 @@
 
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from psycopg_pool import AsyncConnectionPool
 
 from accounts.models import User
 from accounts.selectors import block_exists_between
@@ -20,6 +20,9 @@ from media.selectors import attachment_list_for_message
 from messenger.db import db_parallel
 from messenger.errors import ApplicationError, NotFound
 from messenger.realtime import SERVER_ID
+
+if TYPE_CHECKING:
+    from chats.stream import StreamDispatcher
 
 
 def _chat_next_seq(chat: Chat) -> int:
@@ -74,24 +77,24 @@ def message_send(
             cursor.execute(SEND_SQL, _send_params(draft, origin))
             row = cursor.fetchone()
             transaction.on_commit(wake_local_dispatchers)
-    except IntegrityError:
-        return _concurrent_duplicate(sender=sender, chat_id=chat_id, client_id=client_id)
+    except IntegrityError as error:
+        return _concurrent_duplicate(error, sender=sender, chat_id=chat_id, client_id=client_id)
     return _send_outcome(row, draft)
 
 
 async def message_send_async(
-    *, db: AsyncConnectionPool | None, sender: User, origin: str, **fields
-) -> tuple[Message, bool, int | None]:
-    """message_send for the WebSocket: one round trip on the event loop, no thread hop.
+    *, dispatcher: "StreamDispatcher", sender: User, origin: str, **fields
+) -> tuple[Message, bool]:
+    """message_send for the WebSocket, with its arguments and result.
 
-    `db` is the event loop's PostgreSQL pool (None elsewhere, or for messages with attachments,
-    which take the ORM path on a worker thread). Also returns the id of the message:new stream
-    event when this call stored it in one statement (the caller's dispatcher can then deliver
-    it without reading it back), else None.
+    A second entry point against the one-service rule, on purpose: on PostgreSQL this stores the
+    message with one round trip on the event loop's own pool (`dispatcher.db`) instead of a
+    thread hop, and hands the committed event straight to this process's dispatcher, which then
+    delivers it without reading it back. Rules, errors and stored rows are message_send's (the
+    same database function); elsewhere, and with attachments, it simply runs message_send.
     """
-    if db is None or fields.get("attachment_ids"):
-        message, duplicate = await db_parallel(message_send)(sender=sender, origin=origin, **fields)
-        return message, duplicate, None
+    if dispatcher.db is None or fields.get("attachment_ids"):
+        return await db_parallel(message_send)(sender=sender, origin=origin, **fields)
     text = _checked_text(fields.get("text", ""), ())
     draft = _draft(
         sender=sender,
@@ -101,20 +104,19 @@ async def message_send_async(
         reply_to=fields.get("reply_to"),
     )
     try:
-        async with db.connection() as conn:
-            # Tagged with this process: its dispatcher gets the event from our return value.
+        async with dispatcher.db.connection() as conn:
+            # Tagged with this process: its dispatcher gets the event from here, not the NOTIFY.
             cursor = await conn.execute(SEND_SQL, _send_params(draft, origin, SERVER_ID))
             row = await cursor.fetchone()
-    except psycopg.errors.UniqueViolation:
-        message, duplicate = await db_parallel(_concurrent_duplicate)(
-            sender=sender, chat_id=fields["chat_id"], client_id=fields["client_id"]
+    except psycopg.errors.UniqueViolation as error:
+        return await db_parallel(_concurrent_duplicate)(
+            error, sender=sender, chat_id=fields["chat_id"], client_id=fields["client_id"]
         )
-        return message, duplicate, None
     if row[0] == "duplicate":
-        message, duplicate = await db_parallel(_send_outcome)(row, draft)
-        return message, duplicate, None
+        return await db_parallel(_send_outcome)(row, draft)
     message, duplicate = _send_outcome(row, draft)
-    return message, duplicate, row[2]
+    dispatcher.offer_message(event_id=row[2], data=message_data(message), origin=origin)  # committed
+    return message, duplicate
 
 
 # --- the PostgreSQL path (one statement) -------------------------------------------------------------
@@ -188,14 +190,15 @@ def _send_outcome(row, draft: Message) -> tuple[Message, bool]:
     raise _SEND_ERRORS[status]()
 
 
-def _concurrent_duplicate(*, sender: User, chat_id, client_id: str) -> tuple[Message, bool]:
+def _concurrent_duplicate(error: Exception, *, sender: User, chat_id, client_id: str) -> tuple[Message, bool]:
     """A concurrent send with the same client_id won the unique constraint.
 
     The whole transaction (including the seq increment) rolled back, so no gap was left.
+    Any other constraint failure (`error`) is not ours to explain: it propagates.
     """
     original = message_queryset().filter(sender=sender, client_id=client_id).first()
     if original is None:
-        raise ApplicationError("The message could not be stored; retry.", code=errors.CLIENT_ID_REUSED)
+        raise error
     return _duplicate(original, chat_id=chat_id, sender=sender), True
 
 
@@ -206,8 +209,10 @@ def _message_send_orm(**fields) -> tuple[Message, bool]:
     try:
         with transaction.atomic():
             return _message_send(**fields)
-    except IntegrityError:
-        return _concurrent_duplicate(sender=fields["sender"], chat_id=fields["chat_id"], client_id=fields["client_id"])
+    except IntegrityError as error:
+        return _concurrent_duplicate(
+            error, sender=fields["sender"], chat_id=fields["chat_id"], client_id=fields["client_id"]
+        )
 
 
 def _duplicate(original: Message, *, chat_id, sender: User) -> Message:
