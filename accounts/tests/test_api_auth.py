@@ -238,7 +238,11 @@ class TestSessions:
         api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-jwt")
         response = api_client.get("/api/v1/auth/sessions")
         assert response.status_code == 401
-        assert response.json()["code"] == "token_not_valid"
+        assert response.json() == {
+            "code": "token_not_valid",
+            "message": "Given token not valid for any token type",
+            "details": {},
+        }
 
     def test_expired_access_token(self, user, settings):
         from rest_framework_simplejwt.tokens import AccessToken

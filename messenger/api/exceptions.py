@@ -60,7 +60,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = "Too many requests."
         details = {"retry_after": int(exc.wait) if exc.wait is not None else None}
         return Response(error_body(code, message, details), status=status.HTTP_429_TOO_MANY_REQUESTS, headers=headers)
-    return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
+    return Response(error_body(code, _message_for(exc)), status=exc.status_code, headers=headers)
+
+
+def _message_for(exc: exceptions.APIException) -> str:
+    # simplejwt's InvalidToken: {"detail": "...", "code": "...", "messages": [...]}.
+    if isinstance(exc.detail, dict) and "detail" in exc.detail:
+        return str(exc.detail["detail"])
+    return str(exc.detail)
 
 
 def _code_for(exc: exceptions.APIException) -> str:
