@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP through Django, WebSockets at /ws/ through Channels."""
+"""ASGI entry point: HTTP through Django (history pages may take a shortcut), WebSockets at /ws/ through Channels."""
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "messenger.settings")
@@ -11,16 +12,24 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
+from chats.api.history_fast import HistoryFastPath  # noqa: E402
 from messenger.routing import websocket_urlpatterns  # noqa: E402
 from messenger.ws_auth import BrowserOriginValidator, WebSocketAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HistoryFastPath(django_asgi_app),
         "websocket": BrowserOriginValidator(
             WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
             settings.ALLOWED_ORIGINS,
         ),
     }
 )
+
+# What is loaded by now lives as long as the process. Out of the garbage collector's sight, a
+# full collection walks only what was allocated since, instead of the whole heap (measured
+# under load: 80-100 ms pauses, every few seconds, that were the requests' p99).
+get_resolver().url_patterns  # noqa: B018 - imports the views now rather than on the first request
+gc.freeze()
