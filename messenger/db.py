@@ -41,8 +41,11 @@ def async_pool() -> AsyncConnectionPool | None:
     """A new (unopened) autocommit pool for the running loop; None unless on PostgreSQL."""
     if connections["default"].vendor != "postgresql":
         return None
+    # Unlike Django's connections, these prepare the statements they run often: the history
+    # page statement costs more to plan than to run. Behind PgBouncer in transaction mode
+    # before 1.21 (no prepared statement support) set DB_PREPARE_THRESHOLD=none.
     return AsyncConnectionPool(
-        kwargs={**psycopg_params(), "autocommit": True},
+        kwargs={**psycopg_params(), "autocommit": True, "prepare_threshold": settings.DB_PREPARE_THRESHOLD},
         min_size=1,
         max_size=settings.DB_ASYNC_POOL_SIZE,
         open=False,

@@ -315,6 +315,13 @@ MESSAGE_MAX_LENGTH = 4096
 CHAT_MAX_MEMBERS_PER_REQUEST = 1000
 # Per server process: the psycopg pool for the WebSocket hot path (see messenger/db.py).
 DB_ASYNC_POOL_SIZE = env_int("DB_ASYNC_POOL_SIZE", 8)
+# That pool prepares a statement once it has run this many times on a connection ("none": never,
+# for PgBouncer in transaction mode before 1.21).
+_prepare_threshold = env_str("DB_PREPARE_THRESHOLD", "5")
+DB_PREPARE_THRESHOLD = None if _prepare_threshold.lower() == "none" else int(_prepare_threshold)
+# On PostgreSQL, message history pages are served in one statement outside Django's request
+# cycle (chats/api/history_fast.py); false sends them through the DRF view like everything else.
+REST_HISTORY_FAST_PATH = env_bool("REST_HISTORY_FAST_PATH", True)
 STREAM_POLL_INTERVAL_SECONDS = float(env_str("STREAM_POLL_INTERVAL_SECONDS", "1.0"))
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 15)
 # A process silent this long is presumed dead and its users are taken offline.

@@ -1,0 +1,285 @@
+"""The history fast path answers exactly as the DRF view does, or leaves the request to it.
+
+Each case sends the same ASGI request to Django alone and to the fast path in front of Django,
+and compares status, headers and body bytes. A recorder around Django shows which one answered:
+the ordinary request must be served by the fast path; everything else must reach Django.
+The fast path exists on PostgreSQL only (CI runs the suite there).
+"""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+from django.db import connection
+from psycopg_pool import PoolTimeout
+
+from accounts.models import DeviceSession
+from accounts.services.sessions import session_create, session_revoke
+from chats import services
+from chats.api import history_fast
+from chats.api.history_fast import HistoryFastPath, close_pool
+from chats.models import Chat, Message, MessageAttachment
+from chats.tests.factories import direct_chat, send
+from media.models import Attachment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the fast path is PostgreSQL's")
+
+
+class DjangoRecorder:
+    """Django's ASGI application, counting the requests that reach it."""
+
+    def __init__(self) -> None:
+        self.app = ASGIHandler()
+        self.calls = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        self.calls += 1
+        await self.app(scope, receive, send)
+
+
+async def _request(app, path: str, *, query: str = "", headers=(), method: str = "GET", scheme: str = "http"):
+    """One ASGI request: (status, headers sorted with lower-case names, body)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": scheme,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [*([] if any(name == b"host" for name, _ in headers) else [(b"host", b"testserver")]), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+    body_given = asyncio.Event()
+
+    async def receive() -> dict:
+        if not body_given.is_set():
+            body_given.set()
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client stays connected
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start, *bodies = sent
+    header_list = sorted((name.decode().lower(), value.decode()) for name, value in start["headers"])
+    return start["status"], header_list, b"".join(message.get("body", b"") for message in bodies)
+
+
+def _bearer(user) -> tuple[bytes, bytes]:
+    _, pair = session_create(user=user, device_name="history test")
+    return (b"authorization", f"Bearer {pair.access}".encode())
+
+
+class Paths:
+    """The fast path in front of a recording Django, and Django alone, built with current settings."""
+
+    def __init__(self) -> None:
+        self.django = DjangoRecorder()
+        self.fast = HistoryFastPath(self.django)
+        self.reference = ASGIHandler()
+
+    async def compare(self, path: str, **request) -> tuple[int, list, bytes, bool]:
+        """Both answers, asserted identical; and whether the fast path answered by itself."""
+        calls = self.django.calls
+        fast = await _request(self.fast, path, **request)
+        served_fast = self.django.calls == calls
+        reference = await _request(self.reference, path, **request)
+        assert fast == reference
+        return (*fast, served_fast)
+
+
+@pytest.fixture
+async def paths():
+    yield Paths()
+    await close_pool()
+
+
+def _history(chat: Chat) -> str:
+    return f"/api/v1/chats/{chat.pk}/messages"
+
+
+def _attach(message: Message, position: int, **fields) -> Attachment:
+    attachment = Attachment.objects.create(
+        uploader_id=message.sender_id,
+        storage_key=f"test/{message.pk}/{position}",
+        original_filename=f"file {position}.bin",
+        content_type="application/octet-stream",
+        size=1000 + position,
+        **{"kind": Attachment.Kind.FILE, **fields},
+    )
+    MessageAttachment.objects.create(message=message, attachment=attachment, position=position)
+    return attachment
+
+
+def _varied_chat(alice, bob) -> Chat:
+    """A chat whose messages use every field and every kind of value the JSON has to render."""
+    chat = direct_chat(alice, bob)
+    first = send(alice, chat, 'quotes " and \\ backslash, newline\n, tab\t, \x01, emoji 🎉, \u2028 and \u2029')
+    send(bob, chat, "ümlaut and 日本語")
+    services.message_send(sender=bob, chat_id=chat.pk, client_id="reply", text="a reply", reply_to=first.pk)
+    with_files = send(alice, chat, "with files")
+    _attach(with_files, 0, kind=Attachment.Kind.IMAGE, width=40, height=30, thumbnail_key="thumbs/x.webp")
+    _attach(with_files, 1, kind=Attachment.Kind.AUDIO, duration_seconds=12.0)
+    _attach(with_files, 2, kind=Attachment.Kind.VIDEO, duration_seconds=3.25, width=640, height=360)
+    edited = send(alice, chat, "before the edit")
+    services.message_edit(user=alice, chat=chat, message=edited, text="after the edit")
+    deleted = send(bob, chat, "soon gone")
+    _attach(deleted, 0)
+    services.message_delete(user=bob, chat=chat, message=deleted)
+    # A whole second (no microseconds): Python then leaves the fraction out.
+    Message.objects.filter(pk=edited.pk).update(created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    return chat
+
+
+@postgresql_only
+async def test_pages_are_byte_for_byte_the_views(paths, alice, bob):
+    chat = await database_sync_to_async(_varied_chat)(alice, bob)
+    auth = await database_sync_to_async(_bearer)(alice)
+    for query in [
+        "",
+        "limit=2",
+        "before=4&limit=2",
+        "after=2&limit=2",
+        "after=1&before=5",
+        "limit=200",
+        "before=1",
+        "after=99",
+    ]:
+        status, _, body, served_fast = await paths.compare(_history(chat), query=query, headers=[auth])
+        assert status == 200, (query, body)
+        assert served_fast, query
+    status, _, body, _ = await paths.compare(_history(chat), headers=[auth])
+    assert b'"deleted":true' in body and b'"duration_seconds":12.0' in body and b"\\u2028" in body
+
+
+@postgresql_only
+async def test_a_message_whose_sender_is_gone(paths, alice, bob):
+    def setup():
+        chat = direct_chat(alice, bob)
+        send(bob, chat, "from bob")
+        bob.delete()  # the message stays, without a sender
+        return chat
+
+    chat = await database_sync_to_async(setup)()
+    auth = await database_sync_to_async(_bearer)(alice)
+    status, _, body, served_fast = await paths.compare(_history(chat), headers=[auth])
+    assert (status, served_fast) == (200, True)
+    assert b'"sender_id":null' in body
+
+
+@postgresql_only
+async def test_anything_unusual_is_left_to_django(paths, alice, bob, carol):
+    chat = await database_sync_to_async(_varied_chat)(alice, bob)
+    auth = await database_sync_to_async(_bearer)(alice)
+    outsider = await database_sync_to_async(_bearer)(carol)
+    cases = [
+        ({}, 401),  # no credentials
+        ({"headers": [(b"authorization", b"Bearer not-a-token")]}, 401),
+        ({"headers": [(b"authorization", b"bearer " + auth[1].split()[1])]}, 401),
+        ({"headers": [outsider]}, 404),  # not a member: looks like no such chat
+        ({"headers": [auth], "query": "before=0"}, 400),
+        ({"headers": [auth], "query": "limit=201"}, 400),
+        ({"headers": [auth], "query": "limit=abc"}, 400),
+        ({"headers": [auth], "query": "before=1.5"}, 400),
+        ({"headers": [auth], "query": "limit=1&limit=2"}, 200),
+        ({"headers": [auth], "query": "format=json"}, 200),
+        ({"headers": [auth, (b"accept", b"text/html")]}, 406),
+        ({"headers": [auth, (b"origin", b"http://localhost:8000")]}, 200),  # CORS headers from Django
+        ({"headers": [auth, (b"host", b"testserver"), (b"host", b"testserver")]}, 400),  # Django joins them
+        ({"headers": [auth], "method": "HEAD"}, 200),
+    ]
+    for request, expected in cases:
+        status, _, body, served_fast = await paths.compare(_history(chat), **request)
+        assert (status, served_fast) == (expected, False), (request, body)
+
+
+@postgresql_only
+async def test_an_ended_session_or_a_deleted_chat_is_left_to_django(paths, alice, bob):
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    session, pair = await database_sync_to_async(session_create)(user=alice)
+    auth = (b"authorization", f"Bearer {pair.access}".encode())
+    assert (await paths.compare(_history(chat), headers=[auth]))[3]
+
+    await database_sync_to_async(session_revoke)(session=session)
+    status, _, body, served_fast = await paths.compare(_history(chat), headers=[auth])
+    assert (status, served_fast) == (401, False) and b"session_revoked" in body
+
+    auth = await database_sync_to_async(_bearer)(alice)
+    await database_sync_to_async(Chat.objects.filter(pk=chat.pk).update)(deleted_at=datetime.now(UTC))
+    status, _, _, served_fast = await paths.compare(_history(chat), headers=[auth])
+    assert (status, served_fast) == (404, False)
+
+    def deactivate():
+        alice.is_active = False
+        alice.save(update_fields=["is_active"])
+
+    await database_sync_to_async(deactivate)()
+    status, _, _, served_fast = await paths.compare(_history(chat), headers=[auth])
+    assert (status, served_fast) == (401, False)
+
+
+@postgresql_only
+async def test_hosts_and_https_are_checked_as_django_does(settings, alice, bob):
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    auth = await database_sync_to_async(_bearer)(alice)
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    paths = Paths()
+    try:
+        host = (b"host", b"chat.example.com")
+        behind_tls = (b"x-forwarded-proto", b"https")
+        # Our default Host (testserver) is no longer allowed: Django refuses it.
+        assert (await paths.compare(_history(chat), headers=[auth, behind_tls]))[::3] == (400, False)
+        # Plain HTTP: Django redirects to HTTPS.
+        assert (await paths.compare(_history(chat), headers=[auth, host]))[::3] == (301, False)
+        # HTTPS at the proxy: served here, with Django's HSTS header.
+        status, headers, _, served_fast = await paths.compare(_history(chat), headers=[auth, host, behind_tls])
+        assert (status, served_fast) == (200, True)
+        assert ("strict-transport-security", "max-age=3600; includeSubDomains") in headers
+    finally:
+        await close_pool()
+
+
+@postgresql_only
+async def test_use_of_the_session_is_recorded_as_for_any_request(paths, alice, bob):
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    session, pair = await database_sync_to_async(session_create)(user=alice)
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    await database_sync_to_async(DeviceSession.objects.filter(pk=session.pk).update)(last_used_at=long_ago)
+
+    auth = (b"authorization", f"Bearer {pair.access}".encode())
+    status, _, _ = await _request(paths.fast, _history(chat), headers=[auth])
+    assert status == 200 and paths.django.calls == 0
+    session = await database_sync_to_async(DeviceSession.objects.get)(pk=session.pk)
+    assert session.last_used_at > long_ago + timedelta(minutes=59)
+
+
+@postgresql_only
+async def test_a_database_failure_falls_back_to_django(paths, alice, bob, monkeypatch):
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    auth = await database_sync_to_async(_bearer)(alice)
+
+    async def no_connection():
+        raise PoolTimeout("no connection available")
+
+    monkeypatch.setattr(history_fast, "_pool", no_connection)
+    status, _, _, served_fast = await paths.compare(_history(chat), headers=[auth])
+    assert (status, served_fast) == (200, False)
+
+
+async def test_it_is_off_unless_on_postgresql_and_enabled(settings):
+    assert HistoryFastPath(DjangoRecorder()).enabled == (connection.vendor == "postgresql")
+    settings.REST_HISTORY_FAST_PATH = False
+    assert not HistoryFastPath(DjangoRecorder()).enabled
