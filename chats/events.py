@@ -72,14 +72,12 @@ def encode_frame_with_data(event_type: str, data_json: str, *, cursor: int) -> s
     return f'{{"type":{json.dumps(event_type)},"cursor":{cursor},"data":{data_json}}}'
 
 
-async def ephemeral_broadcast(
-    *, event_type: str, data: dict[str, Any], user_ids: Iterable, exclude_channel: str = ""
-) -> None:
-    """Send a best-effort event to every socket of each user (minus `exclude_channel`)."""
+async def ephemeral_broadcast(*, event_type: str, data: dict[str, Any], user_ids: Iterable) -> None:
+    """Send a best-effort event to every socket of each user (see chats.stream: relayed per process)."""
     layer = get_channel_layer()
-    message = {"type": "client.event", "frame": encode_frame(event_type, data), "exclude": exclude_channel}
+    frame = encode_frame(event_type, data)
     for user_id in user_ids:
-        await layer.group_send(user_group(user_id), message)
+        await layer.group_send(user_group(user_id), {"type": "client.event", "user_id": str(user_id), "frame": frame})
 
 
 def typing_payload(*, chat_id, user_id) -> dict[str, str]:

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
@@ -127,7 +126,7 @@ def _require_member(socket: "ClientConsumer", chat_id: str) -> None:
 
 
 async def _typing_recipients(socket: "ClientConsumer", chat_id: str) -> list:
-    member_ids = await database_sync_to_async(selectors.member_user_ids)(chat_id=chat_id)
+    member_ids = await db_parallel(selectors.member_user_ids)(chat_id=chat_id)
     return [user_id for user_id in member_ids if str(user_id) != socket.user_id]
 
 
@@ -190,7 +189,7 @@ async def sync_request(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
             )
         events, has_more = [], False
     else:
-        page = await database_sync_to_async(selectors.stream_events_for_user)(
+        page = await db_parallel(selectors.stream_events_for_user)(
             user_id=socket.user_id, after=cursor, up_to=socket.ready_cursor
         )
         events, has_more = page.events, page.has_more

@@ -11,6 +11,12 @@ STREAM_POLL_INTERVAL_SECONDS catches up.
 Who an event concerns is decided from an in-memory map of chat memberships of the users with
 a socket here. The map is loaded when a user's first socket registers and is refreshed from
 the database when a membership event passes through the stream, so it changes in step with it.
+
+The dispatcher is also the process's one subscription to the channel layer, which carries the
+best-effort events (typing, presence, session ends): the process's channel joins the group of
+each user and each device session it holds sockets for, and the messages it receives are handed
+to those sockets. A socket therefore costs no channel, no group membership and no waiting tasks
+of its own (bench S3: memory per idle socket and connect rate).
 """
 
 import asyncio
@@ -22,6 +28,7 @@ from typing import Protocol
 
 import psycopg
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connections
 from psycopg_pool import AsyncConnectionPool
@@ -30,7 +37,7 @@ from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame_with_data
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
 from messenger.db import async_pool, db_parallel, psycopg_params
-from messenger.realtime import SERVER_ID
+from messenger.realtime import SERVER_ID, session_group, user_group
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +47,18 @@ MEMBERSHIP_EVENTS = frozenset({"chat:created", "chat:member_added", "chat:member
 
 
 class StreamSocket(Protocol):
-    channel_name: str
+    channel_name: str  # the socket's unique name (no channel-layer channel of its own)
     user_id: str
+    session_id: str
 
     async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
         """Send `frame` (None: the event is this socket's own, acknowledged already)."""
+
+    async def push_ephemeral_frame(self, frame: str) -> None:
+        """Send a best-effort event's frame (typing, presence)."""
+
+    async def end_session(self) -> None:
+        """The socket's device session was revoked: close it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +116,7 @@ class StreamDispatcher:
         self.loop = loop
         self.position: int | None = None
         self.sockets: dict[str, set[StreamSocket]] = {}
+        self.sessions: dict[str, set[StreamSocket]] = {}
         self.members: dict[str, dict[str, int]] = {}  # chat id -> {local user id: joined_event_id}
         self.chats_of: dict[str, set[str]] = {}  # local user id -> chat ids (reverse index)
         self._wakeup = asyncio.Event()
@@ -115,6 +130,9 @@ class StreamDispatcher:
         self._tasks: list[asyncio.Task] = []
         # PostgreSQL connections for the hot path (sends, the stream tail); None on SQLite.
         self.db: AsyncConnectionPool | None = None
+        # This process's channel on the channel layer, while it has sockets.
+        self.layer = get_channel_layer()
+        self.layer_channel: str | None = None
         # Bumped on every stop: a background loop whose generation is over exits even if its
         # cancellation got lost (asyncio.wait_for in 3.11 can swallow one).
         self._generation = 0
@@ -129,11 +147,18 @@ class StreamDispatcher:
                     await pool.open()
                     self.db = pool
                 self.position = await database_sync_to_async(stream_position)()
+            if self.layer_channel is None:
+                self.layer_channel = await self.layer.new_channel()
             if socket.user_id not in self.sockets:
                 for chat_id, joined in await db_parallel(_memberships_of)(socket.user_id):
                     self._add_member(chat_id, socket.user_id, joined)
+                await self.layer.group_add(user_group(socket.user_id), self.layer_channel)
                 self.sockets[socket.user_id] = set()
             self.sockets[socket.user_id].add(socket)
+            if socket.session_id not in self.sessions:
+                await self.layer.group_add(session_group(socket.session_id), self.layer_channel)
+                self.sessions[socket.session_id] = set()
+            self.sessions[socket.session_id].add(socket)
             if not self._tasks:
                 with _dispatchers_guard:
                     _dispatchers.setdefault(self.loop, self)
@@ -141,6 +166,7 @@ class StreamDispatcher:
                     self.loop.create_task(self._run()),
                     self.loop.create_task(self._listen()),
                     self.loop.create_task(self._housekeeping()),
+                    self.loop.create_task(self._relay()),
                 ]
             return self.position
 
@@ -155,6 +181,12 @@ class StreamDispatcher:
                 del self.sockets[socket.user_id]
                 for chat_id in self.chats_of.pop(socket.user_id, set()):
                     self.members.get(chat_id, {}).pop(socket.user_id, None)
+                await self._leave_group(user_group(socket.user_id))
+            session_sockets = self.sessions.get(socket.session_id, set())
+            session_sockets.discard(socket)
+            if not session_sockets:
+                self.sessions.pop(socket.session_id, None)
+                await self._leave_group(session_group(socket.session_id))
             if not self.sockets:
                 stopped = self._stop()
         if stopped:
@@ -206,10 +238,46 @@ class StreamDispatcher:
             self.db = None
         self.members.clear()
         self.chats_of.clear()
+        self.sessions.clear()
+        self.layer_channel = None
         with _dispatchers_guard:
             if _dispatchers.get(self.loop) is self:
                 del _dispatchers[self.loop]
         return tasks
+
+    # --- best-effort events (the channel layer) ----------------------------------------------
+
+    async def _leave_group(self, group: str) -> None:
+        try:
+            await self.layer.group_discard(group, self.layer_channel)
+        except Exception:  # a disconnect must not fail; the membership expires (channel-layer expiry)
+            logger.exception("leaving %s failed", group)
+
+    async def _relay(self) -> None:
+        """Hand what arrives on this process's channel to the sockets it is for."""
+        channel, generation = self.layer_channel, self._generation
+        while generation == self._generation:
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("channel layer receive failed; retrying")
+                await asyncio.sleep(1)
+                continue
+            if message["type"] == "client.event":
+                targets, push = self.sockets.get(message["user_id"], ()), "push_ephemeral_frame"
+                arguments: tuple = (message["frame"],)
+            elif message["type"] == "session.revoked":
+                targets, push, arguments = self.sessions.get(message["session_id"], ()), "end_session", ()
+            else:
+                logger.warning("unknown channel layer message %r", message["type"])
+                continue
+            for socket in list(targets):
+                try:
+                    await getattr(socket, push)(*arguments)
+                except Exception:
+                    logger.exception("relay to %s failed", socket.channel_name)
 
     # --- membership map ----------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """Names shared by every app's events.py and the WebSocket consumer.
 
-Each socket joins its user's group (every device of a user gets the user's events) and its
-session's group (so revoking a session closes exactly that device's sockets). SERVER_ID names
-this server process (socket rows, stream wake-ups).
+Each server process's channel is in the group of every user and every device session it holds
+sockets for (chats.stream.StreamDispatcher); a message to a group carries the user or session
+it is for, and the process hands it to those sockets. SERVER_ID names this server process
+(socket rows, stream wake-ups).
 """
 
 import uuid

@@ -7,12 +7,12 @@ the handshake is refused (HTTP 403), so an unauthenticated socket never opens.
 
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator, WebsocketDenier
 
 from accounts.selectors import session_get_active
 from accounts.services import ws_ticket_consume
 from accounts.tokens import access_token_decode
+from messenger.db import db_parallel
 from messenger.errors import ApplicationError
 
 
@@ -38,7 +38,7 @@ def _credentials(scope) -> tuple[str | None, str | None]:
     return bearer, ticket
 
 
-@database_sync_to_async
+@db_parallel
 def _authenticate(bearer: str | None, ticket: str | None):
     if bearer:
         try:

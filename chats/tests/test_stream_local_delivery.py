@@ -24,6 +24,7 @@ class FakeSocket:
     def __init__(self, user) -> None:
         self.user_id = str(user.pk)
         self.channel_name = f"fake.{user.pk}"
+        self.session_id = f"session-of-{user.pk}"
         self.frames: list[tuple[int, dict]] = []
 
     async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
