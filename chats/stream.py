@@ -42,6 +42,9 @@ from messenger.realtime import SERVER_ID, session_group, user_group
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# Channel layers forget a group membership a day after it was added (channels-redis
+# group_expiry); a process re-adds its memberships this often, for users connected that long.
+GROUP_REFRESH_SECONDS = 3600
 # Events after which this process re-reads who is in the chat.
 MEMBERSHIP_EVENTS = frozenset({"chat:created", "chat:member_added", "chat:member_removed"})
 
@@ -247,6 +250,21 @@ class StreamDispatcher:
 
     # --- best-effort events (the channel layer) ----------------------------------------------
 
+    async def refresh_groups(self) -> None:
+        """Add this process's channel to its groups again, before the layer's expiry drops them.
+
+        Without the lock (tens of thousands of round trips must not hold up connects): a group
+        whose last socket leaves meanwhile may be re-added, and then only receives messages for
+        nobody until it expires.
+        """
+        channel = self.layer_channel
+        groups = [user_group(user_id) for user_id in list(self.sockets)]
+        groups += [session_group(session_id) for session_id in list(self.sessions)]
+        for group in groups:
+            if channel is None or channel != self.layer_channel:
+                return  # stopped meanwhile
+            await self.layer.group_add(group, channel)
+
     async def _leave_group(self, group: str) -> None:
         try:
             await self.layer.group_discard(group, self.layer_channel)
@@ -301,13 +319,17 @@ class StreamDispatcher:
         from chats.presence import presence_housekeeping  # presence builds on this module's peers
 
         generation = self._generation
+        groups_refreshed = self.loop.time()
         while generation == self._generation:
             try:
                 await presence_housekeeping()
+                if self.loop.time() - groups_refreshed >= GROUP_REFRESH_SECONDS:
+                    groups_refreshed = self.loop.time()
+                    await self.refresh_groups()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("presence housekeeping failed; retrying")
+                logger.exception("housekeeping failed; retrying")
             await asyncio.sleep(settings.PRESENCE_HEARTBEAT_SECONDS)
 
     async def _run(self) -> None:

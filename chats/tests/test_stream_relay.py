@@ -85,3 +85,20 @@ async def test_events_reach_every_socket_of_their_user_and_session_ends_only_tha
     finally:
         for socket in (phone, laptop, bobs):
             await dispatcher.unregister(socket)
+
+
+async def test_memberships_are_renewed_before_the_layer_forgets_them(layer, alice):
+    dispatcher = dispatcher_for_running_loop()
+    phone = FakeSocket(alice, "s-phone")
+    await dispatcher.register(phone)
+    try:
+        layer.groups[user_group(alice.pk)].clear()  # as if expired (channel layers drop them after a day)
+        layer.groups[session_group("s-phone")].clear()
+        await dispatcher.refresh_groups()
+        assert (
+            _members(layer, user_group(alice.pk))
+            == _members(layer, session_group("s-phone"))
+            == {dispatcher.layer_channel}
+        )
+    finally:
+        await dispatcher.unregister(phone)
