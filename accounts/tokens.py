@@ -50,8 +50,15 @@ def refresh_token_decode(raw: str) -> tuple[str, str]:
     return str(session_id), str(jti)
 
 
-def access_token_decode(raw: str) -> tuple[str, str]:
-    """Validate an access token; return (user_id, session_id). Used by the WebSocket handshake."""
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    session_id: str
+    expires_at: int  # Unix time
+
+
+def access_token_claims(raw: str) -> AccessClaims:
+    """Validate an access token (signature, type, expiry) and return what it says."""
     try:
         token = AccessToken(raw)
     except TokenError as exc:
@@ -61,4 +68,10 @@ def access_token_decode(raw: str) -> tuple[str, str]:
     user_id, session_id = token.get("sub"), token.get("sid")
     if not user_id or not session_id:
         raise ApplicationError("The access token is invalid or expired.", code=errors.TOKEN_INVALID, status=401)
-    return str(user_id), str(session_id)
+    return AccessClaims(user_id=str(user_id), session_id=str(session_id), expires_at=int(token["exp"]))
+
+
+def access_token_decode(raw: str) -> tuple[str, str]:
+    """Validate an access token; return (user_id, session_id). Used by the WebSocket handshake."""
+    claims = access_token_claims(raw)
+    return claims.user_id, claims.session_id

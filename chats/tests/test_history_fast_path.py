@@ -7,10 +7,12 @@ The fast path exists on PostgreSQL only (CI runs the suite there).
 """
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connection
 from psycopg_pool import PoolTimeout
@@ -264,6 +266,17 @@ async def test_use_of_the_session_is_recorded_as_for_any_request(paths, alice, b
     assert status == 200 and paths.django.calls == 0
     session = await database_sync_to_async(DeviceSession.objects.get)(pk=session.pk)
     assert session.last_used_at > long_ago + timedelta(minutes=59)
+
+
+@postgresql_only
+async def test_a_token_that_expired_since_it_was_last_seen_is_left_to_django(paths, alice, bob, monkeypatch):
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    auth = await database_sync_to_async(_bearer)(alice)
+    assert (await paths.compare(_history(chat), headers=[auth]))[3]  # checked once, remembered
+    later = time.time() + settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() + 1
+    monkeypatch.setattr(history_fast, "_now", lambda: later)
+    await _request(paths.fast, _history(chat), headers=[auth])
+    assert paths.django.calls == 1
 
 
 @postgresql_only
