@@ -5,7 +5,7 @@ that cannot set headers, `?ticket=` from POST /api/v1/auth/ws-ticket. Without va
 the handshake is refused (HTTP 403), so an unauthenticated socket never opens.
 """
 
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 from channels.security.websocket import OriginValidator, WebsocketDenier
 
@@ -16,12 +16,32 @@ from messenger.db import db_parallel
 from messenger.errors import ApplicationError
 
 
+class WebsocketRefusal(WebsocketDenier):
+    """Channels' denier (HTTP 403 to the handshake) without a channel-layer channel.
+
+    WebsocketDenier is a consumer, so it subscribes to the channel layer like any other: every
+    refused handshake cost a channel and a wait on Redis (and a cancelled channels-redis receive
+    can stall an event loop's shutdown). A refusal needs neither.
+    """
+
+    channel_layer_alias = None  # no layer of that name: get_channel_layer() gives None
+
+
 class BrowserOriginValidator(OriginValidator):
     """Refuse handshakes whose Origin is not allowed.
 
     Native clients (mobile apps, bots) send no Origin header and are let through: the check
     exists to stop other web sites from using a visitor's browser, and browsers always send it.
     """
+
+    async def __call__(self, scope, receive, send):
+        origin = None
+        for name, value in scope.get("headers", []):
+            if name == b"origin":
+                origin = urlparse(value.decode("latin1"))
+        if self.valid_origin(origin):
+            return await self.application(scope, receive, send)
+        return await WebsocketRefusal()(scope, receive, send)  # OriginValidator's, minus the layer
 
     def valid_origin(self, parsed_origin) -> bool:
         return parsed_origin is None or self.validate_origin(parsed_origin)
@@ -67,7 +87,6 @@ class WebSocketAuthMiddleware:
     async def __call__(self, scope, receive, send):
         session = await _authenticate(*_credentials(scope))
         if session is None:
-            denier = WebsocketDenier()
-            return await denier(scope, receive, send)
+            return await WebsocketRefusal()(scope, receive, send)
         scope = dict(scope, user=session.user, device_session=session)
         return await self.inner(scope, receive, send)

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import channel_layers
+from channels.layers import channel_layers, get_channel_layer
 
 from accounts.services import session_create, session_revoke, ws_ticket_issue
 from chats import services
@@ -60,6 +60,13 @@ class TestHandshake:
         assert (await first.receive_json_from())["type"] == "ready"
         await first.disconnect()
         assert await refused(f"/ws/?ticket={ticket}")
+
+    async def test_a_refused_handshake_takes_no_channel_layer_channel(self, settings):
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        channel_layers.backends.clear()
+        assert await refused()
+        assert await refused(headers=[(b"origin", b"https://evil.example")])
+        assert get_channel_layer().channels == {}
 
     async def test_foreign_origin_is_refused(self, alice):
         _session, pair = await db(session_create)(user=alice)
