@@ -33,8 +33,3 @@ application = ProtocolTypeRouter(
 # under load: 80-100 ms pauses, every few seconds, that were the requests' p99).
 get_resolver().url_patterns  # noqa: B018 - imports the views now rather than on the first request
 gc.freeze()
-# Young collections every 50,000 net allocations instead of 700. With the default, short-lived
-# objects that happened to be alive when a collection ran (daphne walks its 10,000 connections
-# every second) were promoted and brought on a full collection every ~20 s, which with 10,000
-# sockets took about a second (bench S3: 5% of a core while idle, and a latency spike).
-gc.set_threshold(50_000, 10, 10)
