@@ -284,18 +284,13 @@ class StreamDispatcher:
                 await asyncio.sleep(1)
                 continue
             if message["type"] == "client.event":
-                targets, push = self.sockets.get(message["user_id"], ()), "push_ephemeral_frame"
-                arguments: tuple = (message["frame"],)
+                for socket in list(self.sockets.get(message["user_id"], ())):
+                    await _relayed(socket, socket.push_ephemeral_frame(message["frame"]))
             elif message["type"] == "session.revoked":
-                targets, push, arguments = self.sessions.get(message["session_id"], ()), "end_session", ()
+                for socket in list(self.sessions.get(message["session_id"], ())):
+                    await _relayed(socket, socket.end_session())
             else:
                 logger.warning("unknown channel layer message %r", message["type"])
-                continue
-            for socket in list(targets):
-                try:
-                    await getattr(socket, push)(*arguments)
-                except Exception:
-                    logger.exception("relay to %s failed", socket.channel_name)
 
     # --- membership map ----------------------------------------------------------------------
 
@@ -427,6 +422,14 @@ class StreamDispatcher:
                     await socket.push_stream_frame(event.id, None if socket.channel_name == event.origin else frame)
                 except Exception:
                     logger.exception("stream dispatcher: push to %s failed", socket.channel_name)
+
+
+async def _relayed(socket: StreamSocket, delivery) -> None:
+    """Await one socket's delivery; a failing socket must not stop the relay for the others."""
+    try:
+        await delivery
+    except Exception:
+        logger.exception("relay to %s failed", socket.channel_name)
 
 
 _dispatchers: dict[asyncio.AbstractEventLoop, StreamDispatcher] = {}

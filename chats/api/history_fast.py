@@ -37,6 +37,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from accounts.models import DeviceSession, User
 from accounts.services.sessions import LAST_USED_WRITE_INTERVAL
 from accounts.tokens import AccessClaims, access_token_claims
+from chats.api.views import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MessageListView
 from chats.models import Chat, ChatMember, Message, MessageAttachment
 from media.models import Attachment
 from messenger.db import async_pool
@@ -46,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 _NO_BEFORE = 2**63 - 1  # seq is a bigint: "before the end"
 _NO_AFTER = -1
-_LIMIT_DEFAULT, _LIMIT_MAX = 50, 200
 _POOL_WAIT_SECONDS = 5  # then Django answers (on its own connections)
 _NUMBER = re.compile(r"[0-9]{1,18}")
 _UUID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"  # Django's <uuid:>
@@ -183,7 +183,12 @@ async def _pool() -> AsyncConnectionPool:
             return pool
 
         opening = _pools[loop] = loop.create_task(open_pool())
-    return await opening
+    try:
+        return await opening
+    except Exception:
+        if _pools.get(loop) is opening:
+            del _pools[loop]  # the next request tries again
+        raise
 
 
 async def close_pool() -> None:
@@ -326,9 +331,9 @@ def _page_query(query_string: bytes) -> dict | None:
     query = {
         "before": values.get("before", _NO_BEFORE),
         "after": values.get("after", _NO_AFTER),
-        "limit": values.get("limit", _LIMIT_DEFAULT),
+        "limit": values.get("limit", HISTORY_PAGE_DEFAULT),
     }
-    if query["before"] < 1 or not 1 <= query["limit"] <= _LIMIT_MAX:
+    if query["before"] < 1 or not 1 <= query["limit"] <= HISTORY_PAGE_MAX:
         return None
     return query
 
@@ -347,8 +352,6 @@ def _hsts_header() -> tuple[bytes, bytes] | None:
 
 def _response_headers() -> list[tuple[bytes, bytes]]:
     """The headers DRF's view and Django's middleware put on this endpoint's 200 response."""
-    from chats.api.views import MessageListView
-
     view = MessageListView()
     view.head = view.get  # as View.setup() does for every view with a GET
     headers = [

@@ -166,10 +166,15 @@ class MemberDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 50, 200  # also chats/api/history_fast.py's
+
+
 class _HistoryQuery(s.serializers.Serializer):
     before = s.serializers.IntegerField(required=False, min_value=1)
     after = s.serializers.IntegerField(required=False, min_value=0)
-    limit = s.serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+    limit = s.serializers.IntegerField(
+        required=False, min_value=1, max_value=HISTORY_PAGE_MAX, default=HISTORY_PAGE_DEFAULT
+    )
 
 
 @extend_schema(tags=["messages"])
