@@ -9,6 +9,7 @@ The fast path exists on PostgreSQL only (CI runs the suite there).
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import pytest
 from channels.db import database_sync_to_async
@@ -81,6 +82,13 @@ def _bearer(user) -> tuple[bytes, bytes]:
     return (b"authorization", f"Bearer {pair.access}".encode())
 
 
+class Answer(NamedTuple):
+    status: int
+    headers: list
+    body: bytes
+    served_fast: bool  # the fast path answered without Django
+
+
 class Paths:
     """The fast path in front of a recording Django, and Django alone, built with current settings."""
 
@@ -89,14 +97,14 @@ class Paths:
         self.fast = HistoryFastPath(self.django)
         self.reference = ASGIHandler()
 
-    async def compare(self, path: str, **request) -> tuple[int, list, bytes, bool]:
+    async def compare(self, path: str, **request) -> Answer:
         """Both answers, asserted identical; and whether the fast path answered by itself."""
         calls = self.django.calls
         fast = await _request(self.fast, path, **request)
         served_fast = self.django.calls == calls
         reference = await _request(self.reference, path, **request)
         assert fast == reference
-        return (*fast, served_fast)
+        return Answer(*fast, served_fast)
 
 
 @pytest.fixture
@@ -209,7 +217,7 @@ async def test_an_ended_session_or_a_deleted_chat_is_left_to_django(paths, alice
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     session, pair = await database_sync_to_async(session_create)(user=alice)
     auth = (b"authorization", f"Bearer {pair.access}".encode())
-    assert (await paths.compare(_history(chat), headers=[auth]))[3]
+    assert (await paths.compare(_history(chat), headers=[auth])).served_fast
 
     await database_sync_to_async(session_revoke)(session=session)
     status, _, body, served_fast = await paths.compare(_history(chat), headers=[auth])
@@ -243,9 +251,11 @@ async def test_hosts_and_https_are_checked_as_django_does(settings, alice, bob):
         host = (b"host", b"chat.example.com")
         behind_tls = (b"x-forwarded-proto", b"https")
         # Our default Host (testserver) is no longer allowed: Django refuses it.
-        assert (await paths.compare(_history(chat), headers=[auth, behind_tls]))[::3] == (400, False)
+        answer = await paths.compare(_history(chat), headers=[auth, behind_tls])
+        assert (answer.status, answer.served_fast) == (400, False)
         # Plain HTTP: Django redirects to HTTPS.
-        assert (await paths.compare(_history(chat), headers=[auth, host]))[::3] == (301, False)
+        answer = await paths.compare(_history(chat), headers=[auth, host])
+        assert (answer.status, answer.served_fast) == (301, False)
         # HTTPS at the proxy: served here, with Django's HSTS header.
         status, headers, _, served_fast = await paths.compare(_history(chat), headers=[auth, host, behind_tls])
         assert (status, served_fast) == (200, True)
@@ -272,7 +282,7 @@ async def test_use_of_the_session_is_recorded_as_for_any_request(paths, alice, b
 async def test_a_token_that_expired_since_it_was_last_seen_is_left_to_django(paths, alice, bob, monkeypatch):
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     auth = await database_sync_to_async(_bearer)(alice)
-    assert (await paths.compare(_history(chat), headers=[auth]))[3]  # checked once, remembered
+    assert (await paths.compare(_history(chat), headers=[auth])).served_fast  # checked once, remembered
     later = time.time() + settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() + 1
     monkeypatch.setattr(history_fast, "_now", lambda: later)
     await _request(paths.fast, _history(chat), headers=[auth])
