@@ -2,7 +2,9 @@
 
 Daphne creates its event loop when `daphne.server` is imported; setting uvloop's policy first
 makes that loop a uvloop one (Twisted's asyncio reactor only needs add_reader/add_writer, which
-uvloop has). The options are daphne's own. Set ASGI_LOOP=asyncio to run on the standard loop.
+uvloop has). The options are daphne's own; the server is daphne's, with cheaper sweeps and
+broadcast frames framed once (messenger/daphne_server.py). Set ASGI_LOOP=asyncio to run on the
+standard loop.
 
 Daphne pings a WebSocket that has been idle for `--ping-interval` seconds (its default: 20). With
 tens of thousands of idle sockets those pings are most of an idle server's CPU, so unless the
@@ -26,9 +28,9 @@ def main() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if not any(arg.startswith("--ping-interval") for arg in sys.argv):
         sys.argv[1:1] = ["--ping-interval", os.environ.get("WS_PING_INTERVAL_SECONDS", "30")]
-    from daphne.cli import CommandLineInterface  # imports daphne.server: after the policy
+    from messenger.daphne_server import MessengerCommandLineInterface  # imports daphne.server: after the policy
 
-    CommandLineInterface.entrypoint()
+    MessengerCommandLineInterface.entrypoint()
 
 
 if __name__ == "__main__":

@@ -157,8 +157,8 @@ class Cluster:
     test_name: str
     servers: list[Server] = field(default_factory=list)
 
-    def start(self, *names: str) -> list[Server]:
-        """Start one server per name, in parallel, and wait until each is healthy."""
+    def start(self, *names: str, env: dict[str, str] | None = None) -> list[Server]:
+        """Start one server per name, in parallel, and wait until each is healthy; `env` adds settings."""
         # Here rather than at fixture set-up, so that in CI a missing service fails the test itself.
         require_service("PostgreSQL", settings.DATABASE_URL)
         require_service("Redis", settings.REDIS_URL)
@@ -173,7 +173,7 @@ class Cluster:
             server = Server(
                 name=name,
                 port=port,
-                env=_server_env(port=port, redis_url=redis_url, tag=self.session.tag),
+                env={**_server_env(port=port, redis_url=redis_url, tag=self.session.tag), **(env or {})},
                 log_path=self.session.log_dir / f"{self.test_name}-{name}.log",
             )
             self.servers.append(server)
