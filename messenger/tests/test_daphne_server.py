@@ -5,10 +5,13 @@ end-to-end tests run the real server (tests/e2e, keep-alive pings in test_keepal
 """
 
 import asyncio
+import contextlib
 import logging
+import socket
 
 import pytest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet import tcp
 from twisted.internet.testing import StringTransport
 
 from messenger import daphne_server
@@ -275,3 +278,63 @@ def test_oversized_text_is_refused_as_in_daphne():
     with pytest.raises(Exception, match="exceeding payload limit"):
         protocol.serverSend("x" * 11)
     assert transport.value() == b""
+
+
+@pytest.fixture
+def tcp_socket():
+    """A daphne WebSocket on a real (socketpair) TCP transport, and the client's end of it."""
+    server = make_server()
+    server.ws_factory = WebSocketFactory(server, server="daphne")
+    server.ws_factory.protocol = MessengerWebSocketProtocol
+    ours, client = socket.socketpair()
+    ours.setblocking(False)
+    client.setblocking(False)
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    protocol = server.ws_factory.buildProtocol(("127.0.0.1", 40000))
+    transport = tcp.Server(ours, protocol, ("127.0.0.1", 40000), None, 1, daphne_server.reactor)
+    protocol.makeConnection(transport)
+    protocol.state, protocol.server, protocol.client_addr = protocol.STATE_OPEN, server, ("127.0.0.1", 40000)
+    yield protocol, transport, client
+    transport.stopReading()
+    transport.stopWriting()
+    ours.close()
+    client.close()
+
+
+def drain(client: socket.socket) -> bytes:
+    received = b""
+    with contextlib.suppress(BlockingIOError):
+        while chunk := client.recv(1 << 20):
+            received += chunk
+    return received
+
+
+def text_frame(text: str) -> bytes:
+    return WebSocketFactory(None).prepareMessage(text.encode()).payloadHybi
+
+
+def test_a_frame_goes_straight_to_an_idle_socket(tcp_socket):
+    protocol, transport, client = tcp_socket
+    protocol.serverSend("hello")
+    assert drain(client) == text_frame("hello")  # no reactor turn needed
+    assert not transport._tempDataBuffer
+
+
+def test_what_the_socket_cannot_take_waits_in_twisted_in_order(tcp_socket):
+    protocol, transport, client = tcp_socket
+    big = "x" * 200_000
+    protocol.serverSend(big)
+    received = drain(client)  # the socket has room again, but Twisted still holds the rest of `big`
+    assert 0 < len(received) < len(text_frame(big))
+    protocol.serverSend("after")  # queued behind it, not written past it
+    while transport._tempDataBuffer or transport.offset < len(transport.dataBuffer):
+        transport.doWrite()  # what the reactor does when the socket is writable
+        received += drain(client)
+    assert received == text_frame(big) + text_frame("after")
+
+
+def test_a_lost_peer_is_left_to_twisted(tcp_socket):
+    protocol, transport, client = tcp_socket
+    client.close()
+    protocol.serverSend("into the void")  # no exception here: Twisted finds the loss on its write path
+    assert transport.doWrite() is not None  # CONNECTION_LOST, handled by the reactor as for any write
