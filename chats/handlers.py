@@ -91,7 +91,7 @@ async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
     message, duplicate = await services.message_send_async(
         dispatcher=socket.dispatcher, sender=socket.user, origin=socket.channel_name, **payload
     )
-    return {"message": s.message_data(message), "duplicate": duplicate}
+    return {"message": message, "duplicate": duplicate}
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:

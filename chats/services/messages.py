@@ -84,17 +84,20 @@ def message_send(
 
 async def message_send_async(
     *, dispatcher: "StreamDispatcher", sender: User, origin: str, **fields
-) -> tuple[Message, bool]:
-    """message_send for the WebSocket, with its arguments and result.
+) -> tuple[dict, bool]:
+    """message_send for the WebSocket, with its arguments; returns the message's `message_data`.
 
     A second entry point against the one-service rule, on purpose: on PostgreSQL this stores the
     message with one round trip on the event loop's own pool (`dispatcher.db`) instead of a
     thread hop, and hands the committed event straight to this process's dispatcher, which then
     delivers it without reading it back. Rules, errors and stored rows are message_send's (the
     same database function); elsewhere, and with attachments, it simply runs message_send.
+    The message's JSON is built once, before it is stored, for the function, the delivery and
+    the sender's ack alike (only its seq comes from the database).
     """
     if dispatcher.db is None or fields.get("attachment_ids"):
-        return await db_parallel(message_send)(sender=sender, origin=origin, **fields)
+        message, duplicate = await db_parallel(message_send)(sender=sender, origin=origin, **fields)
+        return message_data(message), duplicate
     text = _checked_text(fields.get("text", ""), ())
     draft = _draft(
         sender=sender,
@@ -103,20 +106,24 @@ async def message_send_async(
         text=text,
         reply_to=fields.get("reply_to"),
     )
+    data = message_data(draft)  # its seq is None until stored
     try:
         async with dispatcher.db.connection() as conn:
             # Tagged with this process: its dispatcher gets the event from here, not the NOTIFY.
-            cursor = await conn.execute(SEND_SQL, _send_params(draft, origin, SERVER_ID))
+            cursor = await conn.execute(SEND_SQL, _send_params(draft, origin, SERVER_ID, data=data))
             row = await cursor.fetchone()
     except psycopg.errors.UniqueViolation as error:
-        return await db_parallel(_concurrent_duplicate)(
+        message, duplicate = await db_parallel(_concurrent_duplicate)(
             error, sender=sender, chat_id=fields["chat_id"], client_id=fields["client_id"]
         )
+        return message_data(message), duplicate
     if row[0] == "duplicate":
-        return await db_parallel(_send_outcome)(row, draft)
+        message, duplicate = await db_parallel(_send_outcome)(row, draft)
+        return message_data(message), duplicate
     message, duplicate = _send_outcome(row, draft)
-    dispatcher.offer_message(event_id=row[2], data=message_data(message), origin=origin)  # committed
-    return message, duplicate
+    data["seq"] = message.seq
+    dispatcher.offer_message(event_id=row[2], data=data, origin=origin)  # committed
+    return data, duplicate
 
 
 # --- the PostgreSQL path (one statement) -------------------------------------------------------------
@@ -161,9 +168,10 @@ def _draft(*, sender: User, chat_id, client_id: str, text: str, reply_to) -> Mes
     return message
 
 
-def _send_params(draft: Message, origin: str, notify_tag: str = "") -> list:
-    payload = message_data(draft)
-    del payload["seq"]  # added by the function
+def _send_params(draft: Message, origin: str, notify_tag: str = "", *, data: dict | None = None) -> list:
+    """The function's arguments; `data` is the draft's message_data when the caller has it."""
+    # The function adds the seq.
+    payload = {key: value for key, value in (data or message_data(draft)).items() if key != "seq"}
     return [
         draft.pk,
         draft.chat_id,
