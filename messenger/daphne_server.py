@@ -62,7 +62,7 @@ class MessengerWebSocketProtocol(WebSocketProtocol):
             return super().sendData(data, sync, chopsize)
         self.trafficStats.outgoingOctetsWireLevel += len(data)
         transport = self.transport
-        if transport.__class__ is tcp.Server and _nothing_pending(transport):
+        if _writable_now(transport):
             written = transport.writeSomeData(data)  # Twisted's own send, errors and all
             if written == len(data):
                 return None
@@ -72,10 +72,16 @@ class MessengerWebSocketProtocol(WebSocketProtocol):
         return None
 
 
-def _nothing_pending(transport: tcp.Server) -> bool:
-    """True when Twisted holds no unsent bytes of this connection (and it is open for writing)."""
+def _writable_now(transport) -> bool:
+    """A plain TCP connection, open for writing, of which Twisted holds no unsent bytes.
+
+    (Not TLS: daphne's TLS endpoints wrap the transport, and a connection that started TLS
+    itself must go through Twisted's write.)
+    """
     return (
-        transport.connected
+        transport.__class__ is tcp.Server
+        and not transport.TLS
+        and transport.connected
         and not transport._writeDisconnected
         and not transport._tempDataBuffer
         and transport.offset == len(transport.dataBuffer)

@@ -338,3 +338,14 @@ def test_a_lost_peer_is_left_to_twisted(tcp_socket):
     client.close()
     protocol.serverSend("into the void")  # no exception here: Twisted finds the loss on its write path
     assert transport.doWrite() is not None  # CONNECTION_LOST, handled by the reactor as for any write
+
+
+def test_only_plain_idle_tcp_is_written_directly(tcp_socket):
+    _protocol, transport, _client = tcp_socket
+    assert daphne_server._writable_now(transport)
+    assert not daphne_server._writable_now(StringTransport())
+    transport.TLS = True
+    assert not daphne_server._writable_now(transport)
+    transport.TLS = False
+    transport._tempDataBuffer.append(b"queued")
+    assert not daphne_server._writable_now(transport)
