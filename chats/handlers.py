@@ -88,10 +88,10 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
 @handles("message:send")
 async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     payload = message_send_input(data)
-    message, duplicate = await services.message_send_async(
+    message_json, duplicate = await services.message_send_async(
         dispatcher=socket.dispatcher, sender=socket.user, origin=socket.channel_name, **payload
     )
-    return {"message": message, "duplicate": duplicate}
+    return {"message": message_json, "duplicate": duplicate}
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Daphne creates its event loop when `daphne.server` is imported; setting uvloop's policy first
 makes that loop a uvloop one (Twisted's asyncio reactor only needs add_reader/add_writer, which
 uvloop has). The options are daphne's own; the server is daphne's, with cheaper sweeps and
-broadcast frames framed once (messenger/daphne_server.py). Set ASGI_LOOP=asyncio to run on the
+writes (messenger/daphne_server.py). Set ASGI_LOOP=asyncio to run on the
 standard loop.
 
 Daphne pings a WebSocket that has been idle for `--ping-interval` seconds (its default: 20). With
