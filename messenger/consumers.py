@@ -90,7 +90,7 @@ class ClientConsumer(AsyncWebsocketConsumer):
                 "ready",
                 {
                     "user": MeSerializer(self.user).data,
-                    "session_id": str(self.device_session.pk),
+                    "session_id": self.session_id,
                     "cursor": self.ready_cursor,
                 },
             )
@@ -178,17 +178,16 @@ class ClientConsumer(AsyncWebsocketConsumer):
     async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
         """Called by the StreamDispatcher, in stream order."""
         self.live_cursor = max(self.live_cursor, event_id)
-        if frame is None:
-            return
-        if not self.ready_sent:
-            self.pending_frames.append(frame)  # `ready` must be the first frame
-            return
-        await self.send(text_data=frame)
+        if frame is not None:
+            await self._send_after_ready(frame)
 
     async def push_ephemeral_frame(self, frame: str) -> None:
         """A best-effort event (typing, presence) relayed by the StreamDispatcher, encoded once."""
+        await self._send_after_ready(frame)
+
+    async def _send_after_ready(self, frame: str) -> None:
         if not self.ready_sent:
-            self.pending_frames.append(frame)  # `ready` must be the first frame
+            self.pending_frames.append(frame)  # `ready` must be the first frame; connect() sends these after it
             return
         await self.send(text_data=frame)
 
