@@ -33,9 +33,10 @@ from django.conf import settings
 from django.db import connections
 from psycopg_pool import AsyncConnectionPool
 
-from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame_with_data
+from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, encode_frame_with_data
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
+from chats.send_batch import MessageSendBatcher
 from messenger.db import async_pool, db_parallel, psycopg_params
 from messenger.realtime import SERVER_ID, session_group, user_group
 
@@ -133,6 +134,8 @@ class StreamDispatcher:
         self._tasks: list[asyncio.Task] = []
         # PostgreSQL connections for the hot path (sends, the stream tail); None on SQLite.
         self.db: AsyncConnectionPool | None = None
+        # WebSocket sends, stored in batches on that pool (chats.send_batch); None on SQLite.
+        self.sends: MessageSendBatcher | None = None
         # This process's channel on the channel layer, while it has sockets.
         self.layer = get_channel_layer()
         self.layer_channel: str | None = None
@@ -149,6 +152,15 @@ class StreamDispatcher:
                 if self.db is None and (pool := async_pool()) is not None:
                     await pool.open()
                     self.db = pool
+                    self.sends = MessageSendBatcher(
+                        pool,
+                        lock_key=STREAM_ORDER_LOCK_KEY,
+                        notify_channel=STREAM_NOTIFY_CHANNEL,
+                        # Tagged with this process: its dispatcher gets the events from the sends.
+                        notify_tag=SERVER_ID,
+                        max_batch=settings.SEND_BATCH_MAX_SIZE,
+                        concurrency=settings.SEND_BATCH_CONCURRENCY,
+                    )
                 self.position = await database_sync_to_async(stream_position)()
             if self.layer_channel is None:
                 self.layer_channel = await self.layer.new_channel()
@@ -239,6 +251,7 @@ class StreamDispatcher:
         if self.db is not None:
             tasks.append(self.loop.create_task(self.db.close()))
             self.db = None
+            self.sends = None
         self.members.clear()
         self.chats_of.clear()
         self.sessions.clear()

@@ -5,8 +5,8 @@ Two ways, by cost:
 * `db_parallel`: ORM code on the shared thread pool. Most of the WebSocket's database work goes
   this way.
 * `async_pool`: on PostgreSQL, a psycopg async connection pool owned by the event loop's
-  stream dispatcher, for the few statements on the hot path (storing a message, reading the
-  stream), which then cost one round trip and no thread hop.
+  stream dispatcher, for the few statements on the hot path (storing messages, in batches:
+  chats.send_batch; reading the stream), which then cost one round trip and no thread hop.
 """
 
 import asyncio

@@ -320,6 +320,10 @@ DB_ASYNC_POOL_SIZE = env_int("DB_ASYNC_POOL_SIZE", 8)
 # for PgBouncer in transaction mode before 1.21).
 _prepare_threshold = env_str("DB_PREPARE_THRESHOLD", "5")
 DB_PREPARE_THRESHOLD = None if _prepare_threshold.lower() == "none" else int(_prepare_threshold)
+# WebSocket sends are stored in batches (chats/send_batch.py): at most this many batches of each
+# process at once (each holds one of the pool's connections), of at most this many messages.
+SEND_BATCH_CONCURRENCY = env_int("SEND_BATCH_CONCURRENCY", 2)
+SEND_BATCH_MAX_SIZE = env_int("SEND_BATCH_MAX_SIZE", 64)
 # On PostgreSQL, message history pages are served in one statement outside Django's request
 # cycle (chats/api/history_fast.py); false sends them through the DRF view like everything else.
 REST_HISTORY_FAST_PATH = env_bool("REST_HISTORY_FAST_PATH", True)

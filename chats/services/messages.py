@@ -15,11 +15,11 @@ from chats.api.serializers import message_data
 from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, stream_event_record, wake_local_dispatchers
 from chats.models import Chat, ChatMember, Message, MessageAttachment
 from chats.selectors import message_queryset
+from chats.send_batch import BATCH_SQL, batch_params
 from chats.services.rules import require_role
 from media.selectors import attachment_list_for_message
 from messenger.db import db_parallel
 from messenger.errors import ApplicationError, NotFound
-from messenger.realtime import SERVER_ID
 
 if TYPE_CHECKING:
     from chats.stream import StreamDispatcher
@@ -57,8 +57,8 @@ def message_send(
     nothing (idempotent retries across reconnects and server processes).
 
     On PostgreSQL a message without attachments is stored by one statement (the
-    chats_message_send function, migrations 0002 and 0004); otherwise by the ORM. Both apply the
-    same rules and raise the same errors.
+    chats_message_send_batch function, migration 0005, with a batch of one); otherwise by the ORM.
+    Both apply the same rules and raise the same errors.
     """
     text = _checked_text(text, attachment_ids)
     if connection.vendor != "postgresql" or attachment_ids:
@@ -72,9 +72,15 @@ def message_send(
             origin=origin,
         )
     draft = _draft(sender=sender, chat_id=chat_id, client_id=client_id, text=text, reply_to=reply_to)
+    params = batch_params(
+        [_send_fields(draft, origin)],
+        lock_key=STREAM_ORDER_LOCK_KEY,
+        notify_channel=STREAM_NOTIFY_CHANNEL,
+        notify_tag="",  # every process reads it
+    )
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(SEND_SQL, _send_params(draft, origin))
+            cursor.execute(BATCH_SQL, params)
             row = cursor.fetchone()
             transaction.on_commit(wake_local_dispatchers)
     except IntegrityError as error:
@@ -88,14 +94,15 @@ async def message_send_async(
     """message_send for the WebSocket, with its arguments; returns the message's `message_data`.
 
     A second entry point against the one-service rule, on purpose: on PostgreSQL this stores the
-    message with one round trip on the event loop's own pool (`dispatcher.db`) instead of a
-    thread hop, and hands the committed event straight to this process's dispatcher, which then
+    message on the event loop's own pool instead of a thread hop, together with the other sends
+    of this process that arrive meanwhile (`dispatcher.sends`, chats.send_batch: one transaction
+    per batch), and hands the committed event straight to this process's dispatcher, which then
     delivers it without reading it back. Rules, errors and stored rows are message_send's (the
     same database function); elsewhere, and with attachments, it simply runs message_send.
     The message's JSON is built once, before it is stored, for the function, the delivery and
     the sender's ack alike (only its seq comes from the database).
     """
-    if dispatcher.db is None or fields.get("attachment_ids"):
+    if dispatcher.sends is None or fields.get("attachment_ids"):
         message, duplicate = await db_parallel(message_send)(sender=sender, origin=origin, **fields)
         return message_data(message), duplicate
     text = _checked_text(fields.get("text", ""), ())
@@ -108,10 +115,7 @@ async def message_send_async(
     )
     data = message_data(draft)  # its seq is None until stored
     try:
-        async with dispatcher.db.connection() as conn:
-            # Tagged with this process: its dispatcher gets the event from here, not the NOTIFY.
-            cursor = await conn.execute(SEND_SQL, _send_params(draft, origin, SERVER_ID, data=data))
-            row = await cursor.fetchone()
+        row = await dispatcher.sends.send(_send_fields(draft, origin, data=data))
     except psycopg.errors.UniqueViolation as error:
         message, duplicate = await db_parallel(_concurrent_duplicate)(
             error, sender=sender, chat_id=fields["chat_id"], client_id=fields["client_id"]
@@ -127,11 +131,6 @@ async def message_send_async(
 
 
 # --- the PostgreSQL path (one statement) -------------------------------------------------------------
-
-SEND_SQL = (
-    "SELECT status, seq, event_id, message_id FROM chats_message_send("
-    "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)"
-)
 
 _SEND_ERRORS = {
     "not_found": lambda: NotFound("No such chat."),
@@ -168,11 +167,14 @@ def _draft(*, sender: User, chat_id, client_id: str, text: str, reply_to) -> Mes
     return message
 
 
-def _send_params(draft: Message, origin: str, notify_tag: str = "", *, data: dict | None = None) -> list:
-    """The function's arguments; `data` is the draft's message_data when the caller has it."""
+def _send_fields(draft: Message, origin: str, *, data: dict | None = None) -> tuple:
+    """The draft as the send function's per-message arguments (chats.send_batch.FIELDS).
+
+    `data` is the draft's message_data when the caller has it.
+    """
     # The function adds the seq.
     payload = {key: value for key, value in (data or message_data(draft)).items() if key != "seq"}
-    return [
+    return (
         draft.pk,
         draft.chat_id,
         draft.sender_id,
@@ -182,10 +184,7 @@ def _send_params(draft: Message, origin: str, notify_tag: str = "", *, data: dic
         draft.created_at,
         json.dumps(payload, separators=(",", ":")),
         origin,
-        STREAM_ORDER_LOCK_KEY,
-        STREAM_NOTIFY_CHANNEL,
-        notify_tag,
-    ]
+    )
 
 
 def _send_outcome(row, draft: Message) -> tuple[Message, bool]:

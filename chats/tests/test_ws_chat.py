@@ -7,6 +7,7 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 
 from accounts.services import session_create, session_revoke, ws_ticket_issue
+from accounts.tests.factories import UserFactory
 from chats import services
 from chats.models import ChatMember, Message
 from chats.tests.factories import direct_chat, group_chat
@@ -146,6 +147,36 @@ class TestMessaging:
         replies = await asyncio.gather(*(burst(client, name) for client, name in zip(clients, "abc", strict=True)))
         seqs = sorted(reply["data"]["message"]["seq"] for batch in replies for reply in batch)
         assert seqs == list(range(1, 25))
+        for client in clients:
+            await client.close()
+
+    async def test_concurrent_senders_reach_everyone_once_in_seq_order(self, alice, bob, carol):
+        """Frames sent without waiting, by four sockets at once (on PostgreSQL stored in batches)."""
+        dave = await db(UserFactory)(username="dave")
+        group = await db(group_chat)(alice, [bob, carol, dave])
+        clients = [await connect(user) for user in (alice, bob, carol, dave)]
+        names = "abcd"
+        for client, name in zip(clients, names, strict=True):
+            for i in range(6):
+                await client.send("message:send", send_data(group, f"{name}{i}", f"{name}-{i}"))
+
+        acked_seqs = []
+        for client, name in zip(clients, names, strict=True):
+            frames = await client.collect(timeout=1)
+            acks = [frame for frame in frames if frame["type"] == "ack"]
+            assert [ack["data"]["message"]["client_id"] for ack in acks] == [f"{name}{i}" for i in range(6)]
+            acked_seqs += [ack["data"]["message"]["seq"] for ack in acks]
+            delivered = [frame for frame in frames if frame["type"] == "message:new"]
+            others = {f"{other}{i}" for other in names if other != name for i in range(6)}
+            assert sorted(frame["data"]["client_id"] for frame in delivered) == sorted(others)  # once each
+            seqs = [frame["data"]["seq"] for frame in delivered]
+            cursors = [frame["cursor"] for frame in delivered]
+            assert seqs == sorted(seqs) and cursors == sorted(cursors)
+            # A sender's own messages keep the order it sent them in.
+            for other in names:
+                mine = [frame["data"]["client_id"] for frame in delivered if frame["data"]["client_id"][0] == other]
+                assert mine == sorted(mine)
+        assert sorted(acked_seqs) == list(range(1, 25))
         for client in clients:
             await client.close()
 

@@ -1,0 +1,124 @@
+"""Group commit for WebSocket sends: the messages that arrive while a batch is being stored
+are stored together, by one call of chats_message_send_batch (migration 0005).
+
+Every message's transaction takes the stream-order lock (chats.events) and holds it through its
+commit's WAL flush, so one message per transaction means one flush after another, and the flush,
+not the CPU, bounded the send rate (bench S1). A batch pays one round trip, one lock, one NOTIFY
+and one flush for all its messages.
+
+No message waits for a batch to fill: a send starts a batch at once when fewer than
+`concurrency` are being stored, otherwise it joins the next, which starts when one finishes. At a
+low rate every batch is a single message, exactly as before.
+
+Outcomes are the same as sending each message alone. The batch is one transaction, so if it
+fails (a concurrent duplicate's unique violation, a deadlock with a send of the same client_id in
+another chat, a lost connection) nothing of it is stored and each of its messages is sent again
+on its own, getting the result or the error it would have had alone.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+logger = logging.getLogger(__name__)
+
+BATCH_SQL = (
+    "SELECT status, seq, event_id, message_id FROM chats_message_send_batch("
+    "%s::uuid[], %s::uuid[], %s::uuid[], %s::varchar[], %s::text[], %s::uuid[], %s::timestamptz[], "
+    "%s::jsonb[], %s::varchar[], %s, %s, %s)"
+)
+
+# The function's per-message arguments, in its order (batch_params builds one array of each).
+FIELDS = ("message_id", "chat_id", "sender_id", "client_id", "text", "reply_to", "created_at", "payload", "origin")
+
+
+def batch_params(messages: Sequence[Sequence[Any]], *, lock_key: int, notify_channel: str, notify_tag: str) -> list:
+    """The function's arguments for `messages`, each a tuple of FIELDS."""
+    return [*(list(column) for column in zip(*messages, strict=True)), lock_key, notify_channel, notify_tag]
+
+
+class MessageSendBatcher:
+    """Stores the sends of one event loop in batches on its pool (see the module docstring)."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        lock_key: int,
+        notify_channel: str,
+        notify_tag: str,
+        max_batch: int,
+        concurrency: int,
+    ) -> None:
+        self.pool = pool
+        self.batch_args = {"lock_key": lock_key, "notify_channel": notify_channel, "notify_tag": notify_tag}
+        self.max_batch = max_batch
+        self.concurrency = concurrency
+        self._queue: list[tuple[tuple, asyncio.Future]] = []
+        self._running: set[asyncio.Task] = set()
+
+    async def send(self, message: tuple) -> tuple:
+        """Store one message (a tuple of FIELDS); returns its row: (status, seq, event_id, message_id).
+
+        Raises what storing it alone would raise (psycopg errors included).
+        """
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append((message, future))
+        if len(self._running) < self.concurrency:
+            self._start_batch()
+        # A cancelled caller (its socket closed) cancels only its own future, not the batch.
+        return await future
+
+    def _start_batch(self) -> None:
+        batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+        task = asyncio.get_running_loop().create_task(self._store(batch))
+        self._running.add(task)
+        task.add_done_callback(self._batch_done)
+
+    def _batch_done(self, task: asyncio.Task) -> None:
+        self._running.discard(task)
+        if self._queue and len(self._running) < self.concurrency:
+            self._start_batch()
+
+    async def _store(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+        try:
+            await self._store_batch(batch)
+        finally:  # cancelled (the loop is closing): no caller may wait forever
+            for _, future in batch:
+                future.cancel()
+
+    async def _store_batch(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+        try:
+            rows = await self._call([message for message, _ in batch])
+        except Exception as error:  # noqa: BLE001 - each send then meets its own outcome alone
+            if len(batch) == 1:
+                _settle(batch[0][1], error=error)
+                return
+            logger.info("a batch of %d sends failed (%r); sending each alone", len(batch), error)
+            for message, future in batch:
+                try:
+                    (row,) = await self._call([message])
+                except Exception as single_error:  # noqa: BLE001 - handed to that send's caller
+                    _settle(future, error=single_error)
+                else:
+                    _settle(future, row=row)
+            return
+        for (_, future), row in zip(batch, rows, strict=True):
+            _settle(future, row=row)
+
+    async def _call(self, messages: list[tuple]) -> list[tuple]:
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(BATCH_SQL, batch_params(messages, **self.batch_args))
+            return await cursor.fetchall()
+
+
+def _settle(future: asyncio.Future, *, row: tuple | None = None, error: BaseException | None = None) -> None:
+    if future.done():  # only if the loop is shutting down
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(row)

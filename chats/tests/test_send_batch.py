@@ -1,0 +1,210 @@
+"""WebSocket sends are stored in batches (chats.send_batch); each send's outcome is its own.
+
+Against the real database function (PostgreSQL only): sends that arrive while a batch is being
+stored go together in the next one; every message of a batch gets the outcome it would have had
+alone; a batch that fails is sent again one message at a time; a caller that goes away does not
+take the others' messages with it.
+"""
+
+import asyncio
+import uuid
+
+import psycopg
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+
+from accounts.tests.factories import UserFactory
+from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY
+from chats.models import Chat, Message, StreamEvent
+from chats.send_batch import MessageSendBatcher
+from chats.services import messages as message_services
+from chats.tests.factories import direct_chat
+from chats.tests.test_message_send_paths import _cases
+from messenger.db import async_pool, psycopg_params
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the batch send function exists on PostgreSQL only"),
+]
+
+
+class RecordingBatcher(MessageSendBatcher):
+    """Records the size of every call of the database function."""
+
+    def __init__(self, pool, **options) -> None:
+        options = {"max_batch": 64, "concurrency": 1, **options}
+        super().__init__(
+            pool, lock_key=STREAM_ORDER_LOCK_KEY, notify_channel=STREAM_NOTIFY_CHANNEL, notify_tag="test", **options
+        )
+        self.calls: list[int] = []
+
+    async def _call(self, messages):
+        self.calls.append(len(messages))
+        return await super()._call(messages)
+
+
+@pytest.fixture
+async def pool():
+    pool = async_pool()
+    await pool.open()
+    yield pool
+    await pool.close()
+
+
+def fields(sender, chat_id, client_id: str, text: str = "hi", reply_to=None) -> tuple:
+    draft = message_services._draft(sender=sender, chat_id=chat_id, client_id=client_id, text=text, reply_to=reply_to)
+    return message_services._send_fields(draft, origin="")
+
+
+def _stored(chat_id) -> list[tuple[str, int]]:
+    return list(Message.objects.filter(chat_id=chat_id).order_by("seq").values_list("client_id", "seq"))
+
+
+def _events(chat_id) -> list[tuple[int, str, int]]:
+    rows = StreamEvent.objects.filter(chat_id=chat_id, type="message:new").order_by("id")
+    return [(event.id, event.payload["client_id"], event.payload["seq"]) for event in rows]
+
+
+async def test_sends_that_arrive_while_a_batch_is_stored_go_together_in_the_next(pool):
+    alice, bob = await database_sync_to_async(lambda: (UserFactory(), UserFactory()))()
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    batcher = RecordingBatcher(pool)
+
+    rows = await asyncio.gather(*(batcher.send(fields(alice, chat.pk, f"m{n}", f"text {n}")) for n in range(12)))
+
+    # The first starts a batch at once, alone; the other eleven queue behind it and go as one.
+    assert batcher.calls == [1, 11]
+    assert [(status, seq) for status, seq, _, _ in rows] == [("ok", n) for n in range(1, 13)]
+    event_ids = [event_id for _, _, event_id, _ in rows]
+    assert event_ids == list(range(event_ids[0], event_ids[0] + 12))  # consecutive: delivered from memory
+    assert await database_sync_to_async(_stored)(chat.pk) == [(f"m{n}", n + 1) for n in range(12)]
+    events = await database_sync_to_async(_events)(chat.pk)
+    assert events == [(event_id, f"m{n}", n + 1) for n, event_id in enumerate(event_ids)]
+
+
+async def test_a_lone_send_does_not_wait_for_company(pool):
+    alice, bob = await database_sync_to_async(lambda: (UserFactory(), UserFactory()))()
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    batcher = RecordingBatcher(pool, concurrency=2)
+    for n in range(3):
+        status, seq, _, _ = await batcher.send(fields(alice, chat.pk, f"m{n}"))
+        assert (status, seq) == ("ok", n + 1)
+    assert batcher.calls == [1, 1, 1]
+
+
+async def test_every_message_of_one_batch_gets_the_outcome_it_would_have_alone(pool):
+    """The cases of test_message_send_paths (every rule of a send), all in one batch."""
+    alice, bob, carol = await database_sync_to_async(lambda: (UserFactory(), UserFactory(), UserFactory()))()
+    cases = dict(await database_sync_to_async(_cases)(alice, bob, carol))
+    del cases["empty"]  # refused before the database
+    # A retry of the first message in the same batch, before its ack.
+    cases["retry_in_batch"] = dict(cases["ok"], text="retried")
+    batcher = RecordingBatcher(pool)
+    warm_chat = await database_sync_to_async(direct_chat)()
+    warm_sender = await database_sync_to_async(lambda: warm_chat.members.first().user)()
+
+    sends = [batcher.send(fields(warm_sender, warm_chat.pk, "warm"))]  # occupies the one slot
+    sends += [
+        batcher.send(fields(case["sender"], case["chat_id"], case["client_id"], case["text"], case.get("reply_to")))
+        for case in cases.values()
+    ]
+    warm, *rows = await asyncio.gather(*sends)
+
+    assert batcher.calls == [1, len(cases)]
+    outcome = dict(zip(cases, rows, strict=True))
+    assert {name: row[0] for name, row in outcome.items()} == {
+        "ok": "ok",
+        "reply": "ok",
+        "repeat": "duplicate",
+        "repeat_elsewhere": "client_id_reused",
+        "not_member": "not_found",
+        "no_chat": "not_found",
+        "deleted_chat": "not_found",
+        "channel_member": "forbidden",
+        "channel_owner": "ok",
+        "blocked": "blocked",
+        "blocked_other_way": "blocked",
+        "reply_elsewhere": "invalid_reply",
+        "retry_in_batch": "duplicate",
+    }
+    # Stored: the three accepted, with the chat's next seqs in the order given; nothing else.
+    direct_id, channel_id = cases["ok"]["chat_id"], cases["channel_owner"]["chat_id"]
+    assert (outcome["ok"][1], outcome["reply"][1], outcome["channel_owner"][1]) == (2, 3, 1)
+    assert outcome["retry_in_batch"][3] == outcome["ok"][3]  # the message stored earlier in the batch
+    assert outcome["repeat"][3] is not None
+    for name, row in outcome.items():
+        if row[0] != "ok":
+            assert (row[1], row[2]) == (None, None), name
+    assert await database_sync_to_async(_stored)(direct_id) == [("first", 1), ("new", 2), ("reply", 3)]
+    assert await database_sync_to_async(_stored)(channel_id) == [("n5", 1)]
+    event_ids = [outcome[name][2] for name in ("ok", "reply", "channel_owner")]
+    assert event_ids == list(range(warm[2] + 1, warm[2] + 4))  # consecutive after the first batch's
+    stored = await database_sync_to_async(Message.objects.count)()
+    assert stored == 1 + 1 + 3  # "first", the warm-up and the three accepted
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
+
+
+async def test_a_batch_that_fails_is_sent_again_one_message_at_a_time(pool):
+    """A concurrent send of the same client_id wins the unique constraint in the middle of a batch."""
+    alice, bob, carol = await database_sync_to_async(lambda: (UserFactory(), UserFactory(), UserFactory()))()
+    with_bob = await database_sync_to_async(direct_chat)(alice, bob)
+    with_carol = await database_sync_to_async(direct_chat)(alice, carol)
+    batcher = RecordingBatcher(pool)
+    # Another process's send of ("retried") to bob, stored but not yet committed: it holds the
+    # chat row, so the batch's own "retried" waits for it after finding no such message yet.
+    other = await psycopg.AsyncConnection.connect(**psycopg_params())
+    rival_id = uuid.uuid4()
+    await other.execute("UPDATE chats_chat SET last_seq = last_seq + 1 WHERE id = %s", [with_bob.pk])
+    await other.execute(
+        "INSERT INTO chats_message (id, chat_id, seq, sender_id, client_id, text, created_at) "
+        "VALUES (%s, %s, 1, %s, 'retried', 'from elsewhere', now())",
+        [rival_id, with_bob.pk, alice.pk],
+    )
+
+    sends = asyncio.gather(
+        batcher.send(fields(alice, with_carol.pk, "warm")),
+        batcher.send(fields(alice, with_carol.pk, "next")),
+        batcher.send(fields(alice, with_bob.pk, "retried")),
+    )
+    for _ in range(500):
+        if batcher.calls == [1, 2] and await database_sync_to_async(_waiting_for_a_lock)():
+            break
+        await asyncio.sleep(0.01)
+    assert batcher.calls == [1, 2]
+    await other.commit()
+    await other.close()
+    warm, following, retried = await sends
+
+    # The batch of two rolled back whole (unique violation), then each went alone.
+    assert batcher.calls == [1, 2, 1, 1]
+    assert (warm[:2], following[:2]) == (("ok", 1), ("ok", 2))
+    assert retried == ("duplicate", None, None, rival_id)
+    assert await database_sync_to_async(_stored)(with_carol.pk) == [("warm", 1), ("next", 2)]
+    assert await database_sync_to_async(_stored)(with_bob.pk) == [("retried", 1)]
+    last_seq = await database_sync_to_async(lambda: Chat.objects.get(pk=with_bob.pk).last_seq)()
+    assert last_seq == 1  # the failed batch left no gap
+
+
+async def test_a_caller_that_goes_away_does_not_cancel_the_batch(pool):
+    alice, bob = await database_sync_to_async(lambda: (UserFactory(), UserFactory()))()
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    batcher = RecordingBatcher(pool)
+    first = asyncio.ensure_future(batcher.send(fields(alice, chat.pk, "first")))
+    leaving = asyncio.ensure_future(batcher.send(fields(alice, chat.pk, "leaving")))
+    staying = asyncio.ensure_future(batcher.send(fields(alice, chat.pk, "staying")))
+    await asyncio.sleep(0)
+    leaving.cancel()  # its socket closed while it waited for the next batch
+
+    assert (await first)[:2] == ("ok", 1)
+    assert (await staying)[:2] == ("ok", 3)
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    assert batcher.calls == [1, 2]
+    # Stored all the same: a retry after reconnecting gets it back as a duplicate.
+    assert await database_sync_to_async(_stored)(chat.pk) == [("first", 1), ("leaving", 2), ("staying", 3)]
