@@ -18,8 +18,10 @@ on its own, getting the result or the error it would have had alone.
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -31,12 +33,25 @@ BATCH_SQL = (
     "%s::jsonb[], %s::varchar[], %s, %s, %s)"
 )
 
-# The function's per-message arguments, in its order (batch_params builds one array of each).
-FIELDS = ("message_id", "chat_id", "sender_id", "client_id", "text", "reply_to", "created_at", "payload", "origin")
+
+class MessageToSend(NamedTuple):
+    """One message's arguments of the function, in its order (batch_params makes each an array)."""
+
+    message_id: uuid.UUID
+    chat_id: uuid.UUID
+    sender_id: uuid.UUID
+    client_id: str
+    text: str
+    reply_to: uuid.UUID | None
+    created_at: datetime
+    payload: str  # the message's JSON without its seq, which the function adds
+    origin: str  # the sending socket's name ("" from REST)
 
 
-def batch_params(messages: Sequence[Sequence[Any]], *, lock_key: int, notify_channel: str, notify_tag: str) -> list:
-    """The function's arguments for `messages`, each a tuple of FIELDS."""
+def batch_params(
+    messages: Sequence[MessageToSend], *, lock_key: int, notify_channel: str, notify_tag: str
+) -> list[Any]:
+    """The function's arguments for `messages`."""
     return [*(list(column) for column in zip(*messages, strict=True)), lock_key, notify_channel, notify_tag]
 
 
@@ -57,11 +72,11 @@ class MessageSendBatcher:
         self.batch_args = {"lock_key": lock_key, "notify_channel": notify_channel, "notify_tag": notify_tag}
         self.max_batch = max_batch
         self.concurrency = concurrency
-        self._queue: list[tuple[tuple, asyncio.Future]] = []
+        self._queue: list[tuple[MessageToSend, asyncio.Future]] = []
         self._running: set[asyncio.Task] = set()
 
-    async def send(self, message: tuple) -> tuple:
-        """Store one message (a tuple of FIELDS); returns its row: (status, seq, event_id, message_id).
+    async def send(self, message: MessageToSend) -> tuple:
+        """Store one message; returns its row: (status, seq, event_id, message_id).
 
         Raises what storing it alone would raise (psycopg errors included).
         """
@@ -83,14 +98,14 @@ class MessageSendBatcher:
         if self._queue and len(self._running) < self.concurrency:
             self._start_batch()
 
-    async def _store(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+    async def _store(self, batch: list[tuple[MessageToSend, asyncio.Future]]) -> None:
         try:
             await self._store_batch(batch)
         finally:  # cancelled (the loop is closing): no caller may wait forever
             for _, future in batch:
                 future.cancel()
 
-    async def _store_batch(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
+    async def _store_batch(self, batch: list[tuple[MessageToSend, asyncio.Future]]) -> None:
         try:
             rows = await self._call([message for message, _ in batch])
         except Exception as error:  # noqa: BLE001 - each send then meets its own outcome alone
@@ -109,7 +124,7 @@ class MessageSendBatcher:
         for (_, future), row in zip(batch, rows, strict=True):
             _settle(future, row=row)
 
-    async def _call(self, messages: list[tuple]) -> list[tuple]:
+    async def _call(self, messages: list[MessageToSend]) -> list[tuple]:
         async with self.pool.connection() as connection:
             cursor = await connection.execute(BATCH_SQL, batch_params(messages, **self.batch_args))
             return await cursor.fetchall()

@@ -15,7 +15,7 @@ from chats.api.serializers import message_data
 from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, stream_event_record, wake_local_dispatchers
 from chats.models import Chat, ChatMember, Message, MessageAttachment
 from chats.selectors import message_queryset
-from chats.send_batch import BATCH_SQL, batch_params
+from chats.send_batch import BATCH_SQL, MessageToSend, batch_params
 from chats.services.rules import require_role
 from media.selectors import attachment_list_for_message
 from messenger.db import db_parallel
@@ -167,14 +167,11 @@ def _draft(*, sender: User, chat_id, client_id: str, text: str, reply_to) -> Mes
     return message
 
 
-def _send_fields(draft: Message, origin: str, *, data: dict | None = None) -> tuple:
-    """The draft as the send function's per-message arguments (chats.send_batch.FIELDS).
-
-    `data` is the draft's message_data when the caller has it.
-    """
+def _send_fields(draft: Message, origin: str, *, data: dict | None = None) -> MessageToSend:
+    """The draft as the send function's arguments; `data` is its message_data if the caller has it."""
     # The function adds the seq.
     payload = {key: value for key, value in (data or message_data(draft)).items() if key != "seq"}
-    return (
+    return MessageToSend(
         draft.pk,
         draft.chat_id,
         draft.sender_id,

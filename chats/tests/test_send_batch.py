@@ -17,7 +17,7 @@ from django.db import connection
 from accounts.tests.factories import UserFactory
 from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY
 from chats.models import Chat, Message, StreamEvent
-from chats.send_batch import MessageSendBatcher
+from chats.send_batch import MessageSendBatcher, MessageToSend
 from chats.services import messages as message_services
 from chats.tests.factories import direct_chat
 from chats.tests.test_message_send_paths import _cases
@@ -52,7 +52,7 @@ async def pool():
     await pool.close()
 
 
-def fields(sender, chat_id, client_id: str, text: str = "hi", reply_to=None) -> tuple:
+def fields(sender, chat_id, client_id: str, text: str = "hi", reply_to=None) -> MessageToSend:
     draft = message_services._draft(sender=sender, chat_id=chat_id, client_id=client_id, text=text, reply_to=reply_to)
     return message_services._send_fields(draft, origin="")
 
