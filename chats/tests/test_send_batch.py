@@ -7,6 +7,7 @@ take the others' messages with it.
 """
 
 import asyncio
+import random
 import uuid
 
 import psycopg
@@ -38,10 +39,15 @@ class RecordingBatcher(MessageSendBatcher):
             pool, lock_key=STREAM_ORDER_LOCK_KEY, notify_channel=STREAM_NOTIFY_CHANNEL, notify_tag="test", **options
         )
         self.calls: list[int] = []
+        self.failures: list[Exception] = []
 
     async def _call(self, messages):
         self.calls.append(len(messages))
-        return await super()._call(messages)
+        try:
+            return await super()._call(messages)
+        except Exception as error:
+            self.failures.append(error)
+            raise
 
 
 @pytest.fixture
@@ -208,3 +214,26 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_batch(pool):
     assert batcher.calls == [1, 2]
     # Stored all the same: a retry after reconnecting gets it back as a duplicate.
     assert await database_sync_to_async(_stored)(chat.pk) == [("first", 1), ("leaving", 2), ("staying", 3)]
+
+
+async def test_batches_of_two_processes_over_the_same_chats_do_not_deadlock(pool):
+    """Two processes' batchers, each message to one of five chats in random order, all at once."""
+    users = await database_sync_to_async(lambda: [UserFactory() for _ in range(6)])()
+    chats = [await database_sync_to_async(direct_chat)(users[0], other) for other in users[1:]]
+    other_pool = async_pool()
+    await other_pool.open()
+    batchers = [RecordingBatcher(pool, concurrency=2), RecordingBatcher(other_pool, concurrency=2)]
+    chosen = random.Random(7)
+    plan = [(n, chosen.choice(batchers), chosen.choice(chats)) for n in range(300)]
+    try:
+        rows = await asyncio.gather(*(batcher.send(fields(users[0], chat.pk, f"m{n}")) for n, batcher, chat in plan))
+    finally:
+        await other_pool.close()
+
+    assert all(batcher.failures == [] for batcher in batchers)  # no batch failed (no deadlock)
+    assert max(max(batcher.calls) for batcher in batchers) > 1  # and they were batches
+    assert {row[0] for row in rows} == {"ok"}
+    for chat in chats:
+        events = await database_sync_to_async(_events)(chat.pk)
+        # Gap-free seqs, and the stream (id order) has them in seq order.
+        assert [seq for _, _, seq in events] == list(range(1, len(events) + 1))
