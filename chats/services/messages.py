@@ -1,6 +1,5 @@
 """Sending, editing and deleting messages. REST and the WebSocket both call these."""
 
-import json
 import uuid
 from typing import TYPE_CHECKING
 
@@ -179,7 +178,7 @@ def _send_fields(draft: Message, origin: str, *, data: dict | None = None) -> Me
         draft.text,
         draft.reply_to_id,
         draft.created_at,
-        json.dumps(payload, separators=(",", ":")),
+        payload,
         origin,
     )
 
