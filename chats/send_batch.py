@@ -117,7 +117,7 @@ class MessageSendBatcher:
     async def _store(self, batch: list[tuple[MessageToSend, asyncio.Future]]) -> None:
         try:
             await self._store_batch(batch)
-        finally:  # cancelled (the loop is closing): no caller may wait forever
+        finally:  # settled by now, unless this task was cancelled (the loop is closing)
             for _, future in batch:
                 future.cancel()
 
@@ -147,7 +147,7 @@ class MessageSendBatcher:
 
 
 def _settle(future: asyncio.Future, *, row: tuple | None = None, error: BaseException | None = None) -> None:
-    if future.done():  # only if the loop is shutting down
+    if future.done():  # its caller went away (cancelled)
         return
     if error is not None:
         future.set_exception(error)
