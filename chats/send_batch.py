@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
 
+from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY
+
 logger = logging.getLogger(__name__)
 
 BATCH_SQL = "SELECT status, seq, event_id, message_id FROM chats_message_send_batch(%s::jsonb, %s, %s, %s)"
@@ -45,10 +47,8 @@ class MessageToSend(NamedTuple):
     origin: str  # the sending socket's name ("" from REST)
 
 
-def batch_params(
-    messages: Sequence[MessageToSend], *, lock_key: int, notify_channel: str, notify_tag: str
-) -> list[Any]:
-    """The function's arguments for `messages`.
+def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[Any]:
+    """The function's arguments for `messages`; `notify_tag` names the sending process in the NOTIFY.
 
     The messages go as one JSON array, one array of arguments each: encoding it is one call into
     the json module's C code, where psycopg composed nine SQL arrays element by element in Python
@@ -68,7 +68,7 @@ def batch_params(
         ]
         for message in messages
     ]
-    return [json.dumps(rows, separators=(",", ":")), lock_key, notify_channel, notify_tag]
+    return [json.dumps(rows, separators=(",", ":")), STREAM_ORDER_LOCK_KEY, STREAM_NOTIFY_CHANNEL, notify_tag]
 
 
 class MessageSendBatcher:
@@ -78,14 +78,12 @@ class MessageSendBatcher:
         self,
         pool: AsyncConnectionPool,
         *,
-        lock_key: int,
-        notify_channel: str,
         notify_tag: str,
         max_batch: int,
         concurrency: int,
     ) -> None:
         self.pool = pool
-        self.batch_args = {"lock_key": lock_key, "notify_channel": notify_channel, "notify_tag": notify_tag}
+        self.notify_tag = notify_tag
         self.max_batch = max_batch
         self.concurrency = concurrency
         self._queue: list[tuple[MessageToSend, asyncio.Future]] = []
@@ -142,7 +140,7 @@ class MessageSendBatcher:
 
     async def _call(self, messages: list[MessageToSend]) -> list[tuple]:
         async with self.pool.connection() as connection:
-            cursor = await connection.execute(BATCH_SQL, batch_params(messages, **self.batch_args))
+            cursor = await connection.execute(BATCH_SQL, batch_params(messages, notify_tag=self.notify_tag))
             return await cursor.fetchall()
 
 

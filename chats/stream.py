@@ -33,7 +33,7 @@ from django.conf import settings
 from django.db import connections
 from psycopg_pool import AsyncConnectionPool
 
-from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, encode_frame_with_data
+from chats.events import STREAM_NOTIFY_CHANNEL, encode_frame_with_data
 from chats.models import ChatMember, StreamEvent
 from chats.selectors import stream_position
 from chats.send_batch import MessageSendBatcher
@@ -154,8 +154,6 @@ class StreamDispatcher:
                     self.db = pool
                     self.sends = MessageSendBatcher(
                         pool,
-                        lock_key=STREAM_ORDER_LOCK_KEY,
-                        notify_channel=STREAM_NOTIFY_CHANNEL,
                         # Tagged with this process: its dispatcher gets the events from the sends.
                         notify_tag=SERVER_ID,
                         max_batch=settings.SEND_BATCH_MAX_SIZE,

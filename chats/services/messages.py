@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.selectors import block_exists_between
 from chats import errors
 from chats.api.serializers import message_data
-from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY, stream_event_record, wake_local_dispatchers
+from chats.events import stream_event_record, wake_local_dispatchers
 from chats.models import Chat, ChatMember, Message, MessageAttachment
 from chats.selectors import message_queryset
 from chats.send_batch import BATCH_SQL, MessageToSend, batch_params
@@ -71,12 +71,7 @@ def message_send(
             origin=origin,
         )
     draft = _draft(sender=sender, chat_id=chat_id, client_id=client_id, text=text, reply_to=reply_to)
-    params = batch_params(
-        [_send_fields(draft, origin)],
-        lock_key=STREAM_ORDER_LOCK_KEY,
-        notify_channel=STREAM_NOTIFY_CHANNEL,
-        notify_tag="",  # every process reads it
-    )
+    params = batch_params([_send_fields(draft, origin)], notify_tag="")  # every process reads it
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(BATCH_SQL, params)

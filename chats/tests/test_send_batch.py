@@ -16,7 +16,6 @@ from channels.db import database_sync_to_async
 from django.db import connection
 
 from accounts.tests.factories import UserFactory
-from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY
 from chats.models import Chat, Message, StreamEvent
 from chats.send_batch import MessageSendBatcher, MessageToSend
 from chats.services import messages as message_services
@@ -35,9 +34,7 @@ class RecordingBatcher(MessageSendBatcher):
 
     def __init__(self, pool, **options) -> None:
         options = {"max_batch": 64, "concurrency": 1, **options}
-        super().__init__(
-            pool, lock_key=STREAM_ORDER_LOCK_KEY, notify_channel=STREAM_NOTIFY_CHANNEL, notify_tag="test", **options
-        )
+        super().__init__(pool, notify_tag="test", **options)
         self.calls: list[int] = []
         self.failures: list[Exception] = []
 
