@@ -32,8 +32,10 @@ from tests.e2e.clients import Account, Socket
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_ROOT = ROOT / "var" / "e2e"
-# The servers' channel layer and cache live in their own Redis database, emptied once per session.
-SERVER_REDIS_DB = 9
+# The servers' channel layer and cache live in their own Redis database, emptied once per session:
+# the test process's database number plus this offset, so runs on different databases (0-7) of one
+# Redis do not empty each other's.
+SERVER_REDIS_DB_OFFSET = 8
 STARTUP_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
 # Direct-to-loopback requests: a proxy from the environment must not see them.
@@ -208,7 +210,9 @@ def _test_database_url() -> str:
 
 
 def _server_redis_url() -> str:
-    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{SERVER_REDIS_DB}"))
+    parts = urlsplit(settings.REDIS_URL)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database + SERVER_REDIS_DB_OFFSET) % 16}"))
 
 
 def _server_env(*, port: int, redis_url: str, tag: str) -> dict[str, str]:
