@@ -74,7 +74,7 @@ def test_method_not_allowed_uses_error_shape(auth_client):
 
 
 def test_crash_under_api_is_json_500(client, monkeypatch):
-    from accounts.api import views
+    from accounts.api import auth_views as views
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
