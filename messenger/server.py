@@ -3,7 +3,7 @@
 Daphne creates its event loop when `daphne.server` is imported; setting uvloop's policy first
 makes that loop a uvloop one (Twisted's asyncio reactor only needs add_reader/add_writer, which
 uvloop has). The options are daphne's own; the server is daphne's, with cheaper sweeps and
-writes (messenger/daphne_server.py). Set ASGI_LOOP=asyncio to run on the
+writes (messenger/daphne_speedups.py). Set ASGI_LOOP=asyncio to run on the
 standard loop.
 
 Daphne pings a WebSocket that has been idle for `--ping-interval` seconds (its default: 20). With
@@ -28,7 +28,7 @@ def main() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     if not any(arg.startswith("--ping-interval") for arg in sys.argv):
         sys.argv[1:1] = ["--ping-interval", os.environ.get("WS_PING_INTERVAL_SECONDS", "30")]
-    from messenger.daphne_server import MessengerCommandLineInterface  # imports daphne.server: after the policy
+    from messenger.daphne_speedups import MessengerCommandLineInterface  # imports daphne.server: after the policy
 
     MessengerCommandLineInterface.entrypoint()
 

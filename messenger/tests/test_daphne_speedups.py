@@ -14,8 +14,8 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import tcp
 from twisted.internet.testing import StringTransport
 
-from messenger import daphne_server
-from messenger.daphne_server import MessengerServer, MessengerWebSocketProtocol
+from messenger import daphne_speedups
+from messenger.daphne_speedups import MessengerServer, MessengerWebSocketProtocol
 
 
 class FakeReactor:
@@ -29,7 +29,7 @@ class FakeReactor:
 @pytest.fixture
 def reactor(monkeypatch) -> FakeReactor:
     fake = FakeReactor()
-    monkeypatch.setattr(daphne_server, "reactor", fake)
+    monkeypatch.setattr(daphne_speedups, "reactor", fake)
     return fake
 
 
@@ -163,7 +163,7 @@ def websocket(*, state: int, opened_ago: float, last_ping_ago: float, now: float
 
 def test_timeout_checker_calls_only_protocols_with_something_due(reactor, monkeypatch):
     now = 1_000_000.0
-    monkeypatch.setattr(daphne_server.time, "time", lambda: now)
+    monkeypatch.setattr(daphne_speedups.time, "time", lambda: now)
     server = make_server()
     server.ping_interval, server.websocket_timeout = 30, 86400
     open_, connecting = MessengerWebSocketProtocol.STATE_OPEN, MessengerWebSocketProtocol.STATE_CONNECTING
@@ -193,7 +193,7 @@ def test_timeout_checker_pings_an_idle_socket(reactor):
     server.ws_factory.setProtocolOptions(autoPingTimeout=0)
     server.ping_interval = 30
     protocol, transport = open_protocol(server.ws_factory, MessengerWebSocketProtocol)
-    protocol.socket_opened = protocol.last_ping = daphne_server.time.time() - 31
+    protocol.socket_opened = protocol.last_ping = daphne_speedups.time.time() - 31
     server.connections[protocol] = {}
 
     server.timeout_checker()
@@ -291,7 +291,7 @@ def tcp_socket():
     client.setblocking(False)
     ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     protocol = server.ws_factory.buildProtocol(("127.0.0.1", 40000))
-    transport = tcp.Server(ours, protocol, ("127.0.0.1", 40000), None, 1, daphne_server.reactor)
+    transport = tcp.Server(ours, protocol, ("127.0.0.1", 40000), None, 1, daphne_speedups.reactor)
     protocol.makeConnection(transport)
     protocol.state, protocol.server, protocol.client_addr = protocol.STATE_OPEN, server, ("127.0.0.1", 40000)
     yield protocol, transport, client
@@ -342,10 +342,10 @@ def test_a_lost_peer_is_left_to_twisted(tcp_socket):
 
 def test_only_plain_idle_tcp_is_written_directly(tcp_socket):
     _protocol, transport, _client = tcp_socket
-    assert daphne_server._writable_now(transport)
-    assert not daphne_server._writable_now(StringTransport())
+    assert daphne_speedups._writable_now(transport)
+    assert not daphne_speedups._writable_now(StringTransport())
     transport.TLS = True
-    assert not daphne_server._writable_now(transport)
+    assert not daphne_speedups._writable_now(transport)
     transport.TLS = False
     transport._tempDataBuffer.append(b"queued")
-    assert not daphne_server._writable_now(transport)
+    assert not daphne_speedups._writable_now(transport)
