@@ -1,18 +1,11 @@
-"""Events of the accounts app. The only place in accounts that talks to the channel layer."""
+"""Events of the accounts app: the only module of the app that publishes frames."""
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-from messenger.realtime import session_group
+from messenger.relay import publish_session_ended
 
 
 def session_revoked_broadcast_on_commit(*, session_id) -> None:
-    """After commit, tell every live socket of the session to close (close code 4401)."""
-
-    def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(
-            session_group(session_id), {"type": "session.revoked", "session_id": str(session_id)}
-        )
-
-    transaction.on_commit(send)
+    """After commit, every live socket of the session is closed (close code 4401), on every process."""
+    transaction.on_commit(lambda: async_to_sync(publish_session_ended)(session_id))

@@ -1,13 +1,11 @@
-"""WebSocket handlers for the chats app's client events.
+"""WebSocket handlers for the chats app's frame types (registered by ChatsConfig.ready).
 
-Each handler gets the consumer and the frame's `data`, validates it with the same serializers
-REST uses, calls a service, and returns the `ack` data. Services publish the resulting events.
+Each handler gets the socket and the frame's `data`, validates it with the same serializers REST
+uses, calls a service, and returns the `ack` data. Services publish the resulting events.
 """
 
-import asyncio
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -15,21 +13,22 @@ from django.utils import timezone
 
 from chats import errors, selectors, services
 from chats.api import serializers as s
-from chats.events import ephemeral_broadcast, typing_payload
-from chats.presence import presence_socket_closed, presence_socket_opened
-from chats.services.receipts import receipt_payload
+from chats.payloads import receipt_payload
+from chats.services.presence import presence_connect, presence_disconnect
+from chats.services.typing import typing_set
+from messenger import realtime
 from messenger.api.formats import iso_datetime
 from messenger.db import db_parallel
-from messenger.errors import ApplicationError, NotFound
+from messenger.errors import ApplicationError
+from messenger.socket_apps import Handler
 
 if TYPE_CHECKING:
     from messenger.consumers import ClientConsumer
 
-Handler = Callable[["ClientConsumer", dict[str, Any]], Awaitable[dict[str, Any] | None]]
 HANDLERS: dict[str, Handler] = {}
 
 
-def handles(event_type: str) -> Callable[[Handler], Handler]:
+def handles(event_type: str):
     def register(function: Handler) -> Handler:
         HANDLERS[event_type] = function
         return function
@@ -87,11 +86,8 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
 
 @handles("message:send")
 async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
-    payload = message_send_input(data)
-    message_json, duplicate = await services.message_send_async(
-        dispatcher=socket.dispatcher, sender=socket.user, origin=socket.channel_name, **payload
-    )
-    return {"message": message_json, "duplicate": duplicate}
+    sent = await services.message_send(sender=socket.user, origin=socket.channel_name, **message_send_input(data))
+    return {"message": sent.message, "duplicate": sent.duplicate}
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:
@@ -119,53 +115,16 @@ class _ChatRef(s.serializers.Serializer):
     chat_id = s.serializers.UUIDField()
 
 
-def _require_member(socket: "ClientConsumer", chat_id: str) -> None:
-    # The dispatcher's membership map moves with the stream: no query per typing frame.
-    if not socket.dispatcher.is_member(user_id=socket.user_id, chat_id=chat_id):
-        raise NotFound("No such chat.", code=errors.NOT_FOUND)
-
-
-async def _typing_recipients(socket: "ClientConsumer", chat_id: str) -> list:
-    member_ids = await db_parallel(selectors.member_user_ids)(chat_id=chat_id)
-    return [user_id for user_id in member_ids if str(user_id) != socket.user_id]
-
-
-async def _typing_stop(socket: "ClientConsumer", chat_id: str) -> None:
-    timer = socket.typing_timers.pop(chat_id, None)
-    if timer is None:
-        return
-    timer.cancel()
-    recipients = await _typing_recipients(socket, chat_id)
-    await ephemeral_broadcast(
-        event_type="typing:stop", data=typing_payload(chat_id=chat_id, user_id=socket.user_id), user_ids=recipients
-    )
-
-
 @handles("typing:start")
 async def typing_start(socket: "ClientConsumer", data: dict[str, Any]) -> None:
     chat_id = str(validated(_ChatRef, data)["chat_id"])
-    _require_member(socket, chat_id)
-    recipients = await _typing_recipients(socket, chat_id)
-    already_typing = chat_id in socket.typing_timers
-    if already_typing:
-        socket.typing_timers[chat_id].cancel()
-    # Typing ends by itself unless the client refreshes it within the timeout.
-    socket.typing_timers[chat_id] = asyncio.get_running_loop().call_later(
-        settings.TYPING_TIMEOUT_SECONDS, lambda: asyncio.ensure_future(_typing_stop(socket, chat_id))
-    )
-    if not already_typing:
-        await ephemeral_broadcast(
-            event_type="typing:start",
-            data=typing_payload(chat_id=chat_id, user_id=socket.user_id),
-            user_ids=recipients,
-        )
+    await typing_set(user_id=socket.user_id, chat_id=chat_id, typing=True, origin=socket.channel_name)
 
 
 @handles("typing:stop")
 async def typing_stop(socket: "ClientConsumer", data: dict[str, Any]) -> None:
     chat_id = str(validated(_ChatRef, data)["chat_id"])
-    _require_member(socket, chat_id)
-    await _typing_stop(socket, chat_id)
+    await typing_set(user_id=socket.user_id, chat_id=chat_id, typing=False, origin=socket.channel_name)
 
 
 # --- sync and liveness -------------------------------------------------------------------------------
@@ -182,11 +141,7 @@ async def sync_request(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
     if cursor >= socket.ready_cursor:
         # Everything after the ready cursor reaches this socket live.
         if cursor > socket.live_cursor:
-            raise ApplicationError(
-                "This cursor can no longer be served; reload state over REST and use the new cursor.",
-                code=errors.CURSOR_EXPIRED,
-                details={"cursor": socket.live_cursor},
-            )
+            raise errors.cursor_expired(cursor=socket.live_cursor)
         events, has_more = [], False
     else:
         page = await db_parallel(selectors.stream_events_for_user)(
@@ -194,7 +149,7 @@ async def sync_request(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
         )
         events, has_more = page.events, page.has_more
         for event in events:
-            await socket.send_frame_raw(event.type, event.payload, cursor=event.id)
+            await socket.send_frame(event.type, event.payload, cursor=event.id)
         if has_more:
             done = {"cursor": page.cursor, "has_more": True}
             await socket.send_frame("sync:done", done)
@@ -209,16 +164,19 @@ async def ping(socket: "ClientConsumer", data: dict[str, Any]) -> None:
     await socket.send_frame("pong", {"server_time": iso_datetime(timezone.now())})
 
 
-# --- connection lifecycle (called by the consumer) -------------------------------------------------
+# --- the socket's life ---------------------------------------------------------------------------
 
 
-async def on_connect(socket: "ClientConsumer") -> None:
-    await presence_socket_opened(
-        user=socket.user, session_id=socket.device_session.pk, channel_name=socket.channel_name
+async def socket_opened(socket: "ClientConsumer") -> dict[str, Any]:
+    """The socket is online (presence), and its `ready` carries the cursor of its live delivery."""
+    await db_parallel(presence_connect)(
+        user_id=socket.user.pk,
+        session_id=socket.device_session.pk,
+        channel_name=socket.channel_name,
+        server_id=realtime.SERVER_ID,
     )
+    return {"cursor": socket.ready_cursor}
 
 
-async def on_disconnect(socket: "ClientConsumer") -> None:
-    for chat_id in list(socket.typing_timers):
-        await _typing_stop(socket, chat_id)
-    await presence_socket_closed(user=socket.user, channel_name=socket.channel_name)
+async def socket_closed(socket: "ClientConsumer") -> None:
+    await db_parallel(presence_disconnect)(user_id=socket.user.pk, channel_name=socket.channel_name)

@@ -177,7 +177,7 @@ class SocketConnection(models.Model):
 
 
 class ServerProcess(models.Model):
-    """A running server process, kept alive by its heartbeat (see chats.presence)."""
+    """A running server process, kept alive by its heartbeat (see chats.services.presence)."""
 
     id = models.CharField(max_length=32, primary_key=True)
     started_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from accounts.models import Contact
 from chats import errors
 from chats.models import Chat, ChatMember, Message, MessageAttachment, StreamEvent, StreamRetention
 from messenger.errors import ApplicationError, NotFound
@@ -81,6 +82,29 @@ def member_list(*, chat: Chat) -> QuerySet[ChatMember]:
 
 def member_user_ids(*, chat_id) -> list:
     return list(ChatMember.objects.filter(chat_id=chat_id).values_list("user_id", flat=True))
+
+
+def chat_memberships_of(*, user_id) -> list[tuple[str, int]]:
+    """(chat id, joined_event_id) of every live chat the user is in: who the stream delivers to."""
+    rows = ChatMember.objects.filter(user_id=user_id, chat__deleted_at__isnull=True).values_list(
+        "chat_id", "joined_event_id"
+    )
+    return [(str(chat_id), joined) for chat_id, joined in rows]
+
+
+def chat_member_positions(*, chat_id) -> list[tuple[str, int]]:
+    """(user id, joined_event_id) of every member of a chat."""
+    rows = ChatMember.objects.filter(chat_id=chat_id).values_list("user_id", "joined_event_id")
+    return [(str(user_id), joined) for user_id, joined in rows]
+
+
+def presence_audience(*, user_id) -> list:
+    """Users who see this user's presence: everyone sharing a chat, and whoever has them as a contact."""
+    shared_chats = ChatMember.objects.filter(user_id=user_id, chat__deleted_at__isnull=True).values("chat_id")
+    co_members = ChatMember.objects.filter(chat_id__in=shared_chats).values_list("user_id", flat=True)
+    contact_owners = Contact.objects.filter(contact_id=user_id).values_list("owner_id", flat=True)
+    audience = set(co_members) | set(contact_owners)
+    return [uid for uid in audience if str(uid) != str(user_id)]
 
 
 def message_queryset() -> QuerySet[Message]:

@@ -1,14 +1,18 @@
-"""Group commit for WebSocket sends: the messages that arrive while a batch is being stored
-are stored together, by one call of chats_message_send_batch (migration 0005).
+"""Storing messages: every send is a call of chats_message_send_batch (chats/sql/), the one writer.
 
-Every message's transaction takes the stream-order lock (chats.events) and holds it through its
-commit's WAL flush, so one message per transaction means one flush after another, and the flush,
-not the CPU, bounded the send rate (bench S1). A batch pays one round trip, one lock, one NOTIFY
-and one flush for all its messages.
+While the event loop's runtime runs (a server process with sockets), sends are group-committed by
+its MessageSendBatcher: the messages that arrive while a batch is being stored are stored together,
+by one call of the function. Elsewhere (a REST request on a process without sockets, a command, a
+test) `message_store` stores the message alone on Django's connection, in the caller's transaction.
+
+Every transaction that stores messages holds the stream-order lock (chats/sql/stream_append.sql)
+from its first event through its commit's WAL flush, so transactions of one message each would
+flush one after another; a batch pays one round trip, one lock, one NOTIFY and one flush for all
+its messages (bench/RESULTS.md has the figures).
 
 No message waits for a batch to fill: a send starts a batch at once when fewer than
 `concurrency` are being stored, otherwise it joins the next, which starts when one finishes. At a
-low rate every batch is a single message, exactly as before.
+low rate every batch is a single message.
 
 Outcomes are the same as sending each message alone. The batch is one transaction, so if it
 fails (a concurrent duplicate's unique violation, a deadlock with a send of the same client_id in
@@ -24,9 +28,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from psycopg_pool import AsyncConnectionPool
+import psycopg
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 
 from chats.events import STREAM_NOTIFY_CHANNEL, STREAM_ORDER_LOCK_KEY
+from chats.stream_tail import StreamTail, message_event
+from messenger import realtime
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +54,7 @@ class MessageToSend(NamedTuple):
     created_at: datetime
     payload: dict[str, Any]  # the message's JSON without its seq, which the function adds
     origin: str  # the sending socket's name ("" from REST)
+    attachment_ids: Sequence[uuid.UUID]  # the sender's uploads, in order
 
 
 def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[Any]:
@@ -65,29 +75,57 @@ def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[
             message.created_at.isoformat(),
             message.payload,
             message.origin,
+            [str(attachment_id) for attachment_id in message.attachment_ids],
         ]
         for message in messages
     ]
     return [json.dumps(rows, separators=(",", ":")), STREAM_ORDER_LOCK_KEY, STREAM_NOTIFY_CHANNEL, notify_tag]
 
 
-class MessageSendBatcher:
-    """Stores the sends of one event loop in batches on its pool (see the module docstring)."""
+async def message_store(message: MessageToSend) -> tuple:
+    """Store one message; returns the function's row for it: (status, seq, event_id, message_id).
 
-    def __init__(
-        self,
-        pool: AsyncConnectionPool,
-        *,
-        notify_tag: str,
-        max_batch: int,
-        concurrency: int,
-    ) -> None:
-        self.pool = pool
-        self.notify_tag = notify_tag
-        self.max_batch = max_batch
-        self.concurrency = concurrency
+    Raises psycopg.errors.UniqueViolation when a concurrent send with the same client_id won.
+    """
+    runtime = realtime.current()
+    if runtime is not None:
+        return await runtime.get(MessageSendBatcher).send(message)
+    # The calling sync thread (a REST request, a command, a test), in its transaction.
+    return await sync_to_async(_store_alone)(message)
+
+
+def _store_alone(message: MessageToSend) -> tuple:
+    """Every process's tail reads it: the NOTIFY's tag is empty."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(BATCH_SQL, batch_params([message], notify_tag=""))
+            return cursor.fetchone()
+    except IntegrityError as error:
+        if isinstance(error.__cause__, psycopg.errors.UniqueViolation):
+            raise error.__cause__ from None
+        raise
+
+
+class MessageSendBatcher(realtime.Component):
+    """Stores the sends of one event loop in batches on its runtime's pool (see the module docstring).
+
+    A component of the runtime (registered by ChatsConfig.ready): the events of what it stores are
+    handed to the loop's stream tail, which delivers them without reading them back.
+    """
+
+    def __init__(self, runtime: realtime.Runtime) -> None:
+        super().__init__(runtime)
+        # Tagged with this process: its tail gets the events from here, not from the NOTIFY.
+        self.notify_tag = realtime.SERVER_ID
+        self.max_batch = settings.SEND_BATCH_MAX_SIZE
+        self.concurrency = settings.SEND_BATCH_CONCURRENCY
         self._queue: list[tuple[MessageToSend, asyncio.Future]] = []
         self._running: set[asyncio.Task] = set()
+        self.tail: StreamTail | None = None
+
+    async def start(self) -> None:
+        # Found once: a batch still committing when the runtime stops offers to this (stopped) tail.
+        self.tail = self.runtime.get(StreamTail)
 
     async def send(self, message: MessageToSend) -> tuple:
         """Store one message; returns its row: (status, seq, event_id, message_id).
@@ -139,9 +177,14 @@ class MessageSendBatcher:
             _settle(future, row=row)
 
     async def _call(self, messages: list[MessageToSend]) -> list[tuple]:
-        async with self.pool.connection() as connection:
-            cursor = await connection.execute(BATCH_SQL, batch_params(messages, notify_tag=self.notify_tag))
-            return await cursor.fetchall()
+        async with self.runtime.db.connection() as db:
+            cursor = await db.execute(BATCH_SQL, batch_params(messages, notify_tag=self.notify_tag))
+            rows = await cursor.fetchall()
+        for message, (status, seq, event_id, _) in zip(messages, rows, strict=True):
+            if status == "ok":  # committed: delivered from here (chats.stream_tail)
+                payload = {**message.payload, "seq": seq}
+                self.tail.offer(message_event(event_id=event_id, payload=payload, origin=message.origin))
+        return rows
 
 
 def _settle(future: asyncio.Future, *, row: tuple | None = None, error: BaseException | None = None) -> None:

@@ -30,3 +30,12 @@ def quota_exceeded(*, quota_bytes: int, used_bytes: int, size: int) -> Applicati
         status=413,
         details={"quota_bytes": quota_bytes, "used_bytes": used_bytes, "size": size},
     )
+
+
+def attachment_not_found(*, attachment_ids: list) -> ApplicationError:
+    """400 for attachment ids that are not uploads of the sender (or no longer exist)."""
+    return ApplicationError(
+        "Some attachments do not exist or were not uploaded by you.",
+        code=ATTACHMENT_NOT_FOUND,
+        details={"attachment_ids": [str(attachment_id) for attachment_id in attachment_ids]},
+    )

@@ -58,9 +58,10 @@ def attachment_get_for_user(*, user: User, attachment_id: object) -> Attachment:
 def attachment_list_for_message(*, uploader: User, attachment_ids: Sequence[object]) -> list[Attachment]:
     """The caller's own uploads to put on a message, in the order given (repeats dropped).
 
-    Call it inside the transaction that attaches them: the rows stay locked until it commits.
-    Raises `too_many_attachments` past MEDIA_MAX_ATTACHMENTS_PER_MESSAGE and
-    `attachment_not_found` (400, listing the bad ids) if any id is not an upload of `uploader`.
+    Raises `too_many_attachments` past MEDIA_MAX_ATTACHMENTS_PER_MESSAGE and `attachment_not_found`
+    (400, listing the bad ids) if any id is not an upload of `uploader`. The send function
+    (chats/sql/message_send_batch.sql) checks them again, under a lock, in the transaction that
+    attaches them: media_cleanup may delete one in between.
     """
     limit = settings.MEDIA_MAX_ATTACHMENTS_PER_MESSAGE
     wanted: dict[str, uuid.UUID | None] = {}
@@ -72,20 +73,11 @@ def attachment_list_for_message(*, uploader: User, attachment_ids: Sequence[obje
             code=errors.TOO_MANY_ATTACHMENTS,
             details={"max": limit},
         )
-    rows = Attachment.objects.filter(uploader=uploader, pk__in=[pk for pk in wanted.values() if pk]).order_by("pk")
-    if transaction.get_connection().in_atomic_block:
-        # Callers attach these inside their transaction. The lock (pk order) keeps media_cleanup,
-        # which locks the same rows, from deleting one between this read and that commit; the
-        # foreign keys are checked only at commit, so they alone would not stop it.
-        rows = rows.select_for_update(no_key=True)
+    rows = Attachment.objects.filter(uploader=uploader, pk__in=[pk for pk in wanted.values() if pk])
     found = {attachment.pk: attachment for attachment in rows}
     missing = [raw_id for raw_id, pk in wanted.items() if pk not in found]
     if missing:
-        raise ApplicationError(
-            "Some attachments do not exist or were not uploaded by you.",
-            code=errors.ATTACHMENT_NOT_FOUND,
-            details={"attachment_ids": missing},
-        )
+        raise errors.attachment_not_found(attachment_ids=missing)
     return [found[pk] for pk in wanted.values() if pk]
 
 

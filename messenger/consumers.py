@@ -1,9 +1,9 @@
 """The one WebSocket consumer: a thin frame dispatcher.
 
 It parses and checks each client frame, enforces the size and rate limits, and hands the
-`data` to the handler registered for the frame's `type` (chats.handlers and, later, other
-apps' handlers). Handlers call services; services publish events. Errors of any handler come
-back as an `error` frame with the handler's stable code; the socket stays open.
+`data` to the handler an app registered for the frame's `type` (messenger.socket_apps). Handlers
+call services; services publish events. Errors of any handler come back as an `error` frame with
+the handler's stable code; the socket stays open.
 """
 
 import asyncio
@@ -18,17 +18,12 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from accounts.api.serializers import MeSerializer
-from chats import handlers as chat_handlers
-from chats.events import encode_frame
-from chats.stream import dispatcher_for_running_loop
+from messenger import realtime, socket_apps
 from messenger.errors import ApplicationError
-from messenger.realtime import SERVER_ID
-from messenger.ws_protocol import CLOSE_SESSION_ENDED, ProtocolError
+from messenger.ws_protocol import CLOSE_SESSION_ENDED, ProtocolError, encode_frame
 
 logger = logging.getLogger(__name__)
 
-HANDLERS = {**chat_handlers.HANDLERS}
 SHUTDOWN_CLEANUP_SECONDS = 5
 
 
@@ -56,12 +51,11 @@ class ClientConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send) -> None:
         # Channels' AsyncConsumer gives every socket a channel-layer channel and waits on it and
         # on the client with two tasks (channels-redis adds two more per wait). Here the process
-        # subscribes once for all its sockets (chats.stream relays typing, presence and session
-        # ends), so a socket is this one loop reading its client: bench S3 (2,000 sockets) went
-        # from 44.5 to 32.8 KB per idle socket, and connecting costs no Redis round trips.
+        # subscribes once for all its sockets (messenger.relay), so a socket is this one loop
+        # reading its client, and connecting costs no channel-layer round trip of its own.
         self.scope = scope
         self.channel_layer = None
-        self.channel_name = f"ws.{SERVER_ID}.{uuid.uuid4().hex}"  # names the socket (presence rows, origin)
+        self.channel_name = f"ws.{realtime.SERVER_ID}.{uuid.uuid4().hex}"  # names the socket (presence, origin)
         self.base_send = send
         try:
             while True:
@@ -75,26 +69,21 @@ class ClientConsumer(AsyncWebsocketConsumer):
         self.user_id = str(self.user.pk)
         self.session_id = str(self.device_session.pk)
         self.rate_limit = TokenBucket(rate=settings.WS_RATE_LIMIT_PER_SECOND, burst=settings.WS_RATE_LIMIT_BURST)
-        self.typing_timers: dict[str, Any] = {}
+        # Set by the stream tail when the socket attaches: where its live delivery begins, and the
+        # newest event delivered to it since.
+        self.ready_cursor = self.live_cursor = 0
         self.ready_sent = False
         self.pending_frames: list[str] = []
         self.registered = False
         await self.accept()
-        self.dispatcher = dispatcher_for_running_loop()
-        self.ready_cursor = await self.dispatcher.register(self)
+        self.runtime = realtime.for_running_loop()
+        await self.runtime.attach(self)
         self.registered = True
-        self.live_cursor = self.ready_cursor
-        await chat_handlers.on_connect(self)
-        await self.send(
-            text_data=encode_frame(
-                "ready",
-                {
-                    "user": MeSerializer(self.user).data,
-                    "session_id": self.session_id,
-                    "cursor": self.ready_cursor,
-                },
-            )
-        )
+        ready: dict[str, Any] = {"session_id": self.session_id}
+        for app in socket_apps.registered_apps():
+            if app.opened is not None:
+                ready.update(await app.opened(self))
+        await self.send(text_data=encode_frame("ready", ready))
         self.ready_sent = True
         for frame in self.pending_frames:
             await self.send(text_data=frame)
@@ -116,9 +105,11 @@ class ClientConsumer(AsyncWebsocketConsumer):
 
     async def _leave(self) -> None:
         try:
-            await chat_handlers.on_disconnect(self)
+            for app in reversed(socket_apps.registered_apps()):
+                if app.closed is not None:
+                    await app.closed(self)
         finally:
-            await self.dispatcher.unregister(self)
+            await self.runtime.detach(self)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch first closes stale database connections of the request thread,
@@ -146,7 +137,7 @@ class ClientConsumer(AsyncWebsocketConsumer):
             event_type, ref, data = _parse_frame(text_data)
             if not self.rate_limit.take():
                 raise ProtocolError("Too many frames; slow down.", code="rate_limited")
-            handler = HANDLERS.get(event_type)
+            handler = socket_apps.handler_for(event_type)
             if handler is None:
                 raise ProtocolError(f"Unknown event type {event_type!r}.", code="unknown_type")
             ack = await handler(self, data)
@@ -163,26 +154,21 @@ class ClientConsumer(AsyncWebsocketConsumer):
                 "error", {"code": "server_error", "message": "Internal server error.", "details": {}}, ref=ref
             )
 
-    async def send_frame(self, event_type: str, data: dict[str, Any], *, ref: str | None = None) -> None:
-        frame: dict[str, Any] = {"type": event_type}
-        if ref is not None or event_type in ("ack", "error"):
-            frame["ref"] = ref
-        frame["data"] = data
-        await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
-
-    async def send_frame_raw(self, event_type: str, data: Any, *, cursor: int) -> None:
-        await self.send(text_data=encode_frame(event_type, data, cursor=cursor))
+    async def send_frame(
+        self, event_type: str, data: Any, *, ref: str | None = None, cursor: int | None = None
+    ) -> None:
+        await self.send(text_data=encode_frame(event_type, data, ref=ref, cursor=cursor))
 
     # --- server-side deliveries -------------------------------------------------------------
 
     async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
-        """Called by the StreamDispatcher, in stream order."""
+        """Called by the stream tail, in stream order."""
         self.live_cursor = max(self.live_cursor, event_id)
         if frame is not None:
             await self._send_after_ready(frame)
 
     async def push_ephemeral_frame(self, frame: str) -> None:
-        """A best-effort event (typing, presence) relayed by the StreamDispatcher, encoded once."""
+        """A best-effort frame (typing, presence) from the relay, encoded once for all its recipients."""
         await self._send_after_ready(frame)
 
     async def _send_after_ready(self, frame: str) -> None:
@@ -192,7 +178,7 @@ class ClientConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=frame)
 
     async def end_session(self) -> None:
-        """The device session was revoked (relayed by the StreamDispatcher)."""
+        """The device session was revoked (from the relay)."""
         await self.close(code=CLOSE_SESSION_ENDED)
 
 

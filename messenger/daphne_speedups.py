@@ -19,7 +19,7 @@ and S2):
   being buffered until the reactor's next turn (registering the socket for writability, waking for
   it, writing, unregistering: about a third of a group delivery's CPU). What the socket does not
   take is buffered by Twisted as before, and written in order.
-- A text frame sent to many sockets (a group message, a presence change: the stream dispatcher
+- A text frame sent to many sockets (a group message, a presence change: the stream tail
   sends one `str` to every recipient) is encoded and framed once, with autobahn's prepared
   messages, instead of once per recipient.
 """

@@ -4,9 +4,10 @@ Two ways, by cost:
 
 * `db_parallel`: ORM code on the shared thread pool. Most of the WebSocket's database work goes
   this way.
-* `async_pool`: on PostgreSQL, a psycopg async connection pool owned by the event loop's
-  stream dispatcher, for the few statements on the hot path (storing messages, in batches:
-  chats.send_batch; reading the stream), which then cost one round trip and no thread hop.
+* `async_pool`: a psycopg async connection pool on the event loop itself (the real-time runtime's,
+  messenger.realtime, and the history fast path's), for the few statements on the hot paths
+  (storing messages in batches: chats.send_batch; reading the stream; history pages), which then
+  cost one round trip and no thread hop.
 """
 
 import asyncio
@@ -15,7 +16,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import connections
+from django.db import close_old_connections, connections
 from psycopg_pool import AsyncConnectionPool
 
 
@@ -28,7 +29,7 @@ def db_parallel(function):
     ordering that matters is enforced in the database (row locks, the stream-order lock), and a
     socket still awaits its own frames one at a time.
     """
-    call = database_sync_to_async(function, thread_sensitive=False)
+    call = database_sync_to_async(_closing_connections(function), thread_sensitive=False)
 
     @functools.wraps(function)
     async def run(*args, **kwargs):
@@ -42,6 +43,25 @@ def db_parallel(function):
     return run
 
 
+def _closing_connections(function):
+    """`function`, then the thread's obsolete connections closed, inside the same call.
+
+    Channels' clean-up after the call missed the connections that functions called from socket
+    tasks had opened (seen with asgiref 3.13.0 and Channels 4.3.2), so they stayed open, checked
+    out of Django's pool, until garbage-collected, and were still open when the test database was
+    dropped. Closed here, inside the call, they are found.
+    """
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return run
+
+
 def psycopg_params() -> dict[str, Any]:
     """Connection keywords for psycopg, from Django's settings for the default database."""
     params = connections["default"].get_connection_params()
@@ -50,10 +70,8 @@ def psycopg_params() -> dict[str, Any]:
     return params
 
 
-def async_pool() -> AsyncConnectionPool | None:
-    """A new (unopened) autocommit pool for the running loop; None unless on PostgreSQL."""
-    if connections["default"].vendor != "postgresql":
-        return None
+def async_pool() -> AsyncConnectionPool:
+    """A new (unopened) autocommit pool for the running loop."""
     # Unlike Django's connections, these prepare the statements they run often: the history
     # page statement costs more to plan than to run. Behind PgBouncer in transaction mode
     # before 1.21 (no prepared statement support) set DB_PREPARE_THRESHOLD=none.

@@ -1,11 +1,11 @@
 """Settings for the messenger project.
 
 Everything comes from environment variables (12-factor), optionally read from a `.env` file in
-the project root. With nothing set, the project runs on embedded defaults: SQLite, the in-memory
-channel layer and local file storage. See `.env.example` for every variable.
+the project root. With nothing set, the project runs on embedded defaults: the embedded PostgreSQL
+of scripts/serve and scripts/test, the in-memory channel layer and local file storage. See
+`.env.example` for every variable.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -93,35 +93,31 @@ TEMPLATES = [
 ]
 
 # --- Data stores -------------------------------------------------------------------------------
+# PostgreSQL is the only database. Without DATABASE_URL, the embedded PostgreSQL that
+# scripts/serve and scripts/test start (scripts/embedded.py) is used while it runs.
+_EMBEDDED_DATABASE_URL_FILE = BASE_DIR / "var" / "embedded" / "postgres.url"
 DATABASE_URL = env_str("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-    # Under ASGI every request runs on a thread of its own, so Django's per-thread persistent
-    # connections would mean a new connection (or a leaked one) per request. Django's psycopg
-    # pool hands each request a connection and takes it back at the end; with health checks on
-    # it makes sure a pooled connection still works (after a database restart) before handing it out.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": env_int("DB_POOL_MIN_SIZE", 2),
-        "max_size": env_int("DB_POOL_MAX_SIZE", 16),
-        "timeout": 10,
-    }
-    # Behind PgBouncer in transaction-pooling mode server-side cursors must be off.
-    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / env_str("SQLITE_PATH", "db.sqlite3"),
-            # SQLite serialises writers; wait for the lock instead of failing with "database is locked".
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
-            # A file, not the shared-cache in-memory default: that one fails concurrent writers
-            # with "table is locked" instead of waiting, and tests exercise concurrency. One per
-            # process, so two test runs on one checkout don't share it.
-            "TEST": {"NAME": BASE_DIR / "var" / f"test-{os.getpid()}.sqlite3"},
-        }
-    }
+if not DATABASE_URL:
+    if not _EMBEDDED_DATABASE_URL_FILE.exists():
+        raise ImproperlyConfigured(
+            "DATABASE_URL is not set and no embedded PostgreSQL has been started: run scripts/serve or "
+            "scripts/test (they start one under var/embedded), or point DATABASE_URL at a PostgreSQL server."
+        )
+    DATABASE_URL = _EMBEDDED_DATABASE_URL_FILE.read_text().strip()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+# Under ASGI every request runs on a thread of its own, so Django's per-thread persistent
+# connections would mean a new connection (or a leaked one) per request. Django's psycopg
+# pool hands each request a connection and takes it back at the end; with health checks on
+# it makes sure a pooled connection still works (after a database restart) before handing it out.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+    "max_size": env_int("DB_POOL_MAX_SIZE", 16),
+    "timeout": 10,
+}
+# Behind PgBouncer in transaction-pooling mode server-side cursors must be off.
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One URL, or several separated by commas to shard the channel layer across Redis hosts
@@ -326,7 +322,7 @@ DB_PREPARE_THRESHOLD = None if _prepare_threshold.lower() == "none" else int(_pr
 SEND_BATCH_CONCURRENCY = env_int("SEND_BATCH_CONCURRENCY", 1)
 SEND_BATCH_MAX_SIZE = env_int("SEND_BATCH_MAX_SIZE", 64)
 # On PostgreSQL, message history pages are served in one statement outside Django's request
-# cycle (chats/api/history_fast.py); false sends them through the DRF view like everything else.
+# cycle (chats/history_fast.py); false sends them through the DRF view like everything else.
 REST_HISTORY_FAST_PATH = env_bool("REST_HISTORY_FAST_PATH", True)
 STREAM_POLL_INTERVAL_SECONDS = float(env_str("STREAM_POLL_INTERVAL_SECONDS", "1.0"))
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 15)

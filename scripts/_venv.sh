@@ -6,10 +6,15 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=".venv/.installed-$(cat "$1" requirements.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat "$1" requirements-local.txt requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$1"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 mkdir -p var staticfiles
+# Without DATABASE_URL: the embedded PostgreSQL (scripts/embedded.py), started unless it runs.
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL=$(.venv/bin/python scripts/embedded.py postgres)
+  export DATABASE_URL
+fi

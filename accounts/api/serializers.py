@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from accounts.models import Block, Contact, DeviceSession, User
+from accounts.payloads import me_payload, user_payload
 from accounts.phones import phone_normalize
 from media.api.serializers import AvatarSerializer
 from messenger.errors import ApplicationError
@@ -43,6 +44,9 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "display_name", "bio", "avatar", "last_seen"]
         read_only_fields = fields
 
+    def to_representation(self, user: User) -> dict:
+        return user_payload(user)
+
 
 class MeSerializer(serializers.ModelSerializer):
     """The caller's own profile, including private fields."""
@@ -74,6 +78,9 @@ class MeSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["id", "last_seen", "phone", "date_joined"]
         extra_kwargs = {"username": {"required": False}}
+
+    def to_representation(self, user: User) -> dict:
+        return me_payload(user)
 
 
 class RegisterSerializer(serializers.Serializer):

@@ -1,4 +1,4 @@
-"""Shapes of chats, members and messages. The same serializers build REST bodies and event payloads."""
+"""Shapes of chats, members and messages for REST and OpenAPI; the bodies come from chats.payloads."""
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
@@ -6,36 +6,8 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserSerializer
 from chats.models import Chat, ChatMember, Message
+from chats.payloads import chat_payload, chat_public_payload, message_payload
 from media.api.serializers import AttachmentSerializer, AvatarSerializer
-from messenger.api.formats import iso_datetime
-
-
-def message_data(message: Message) -> dict:
-    """A message's JSON, as MessageSerializer documents it.
-
-    Hand-written: this runs for every message sent and every history row, and DRF's generic
-    field machinery (even building a serializer instance) was the largest CPU cost of a send.
-    Hot paths call it directly; MessageSerializer's declared fields describe it for OpenAPI.
-    """
-    if message.deleted_at is not None:
-        text, attachments, deleted = "", [], True
-    else:
-        links = message.attachment_links.all()
-        attachments = AttachmentSerializer([link.attachment for link in links], many=True).data if links else []
-        text, deleted = message.text, False
-    return {
-        "id": str(message.pk),
-        "chat_id": str(message.chat_id),
-        "seq": message.seq,
-        "sender_id": None if message.sender_id is None else str(message.sender_id),
-        "client_id": message.client_id,
-        "text": text,
-        "reply_to_id": None if message.reply_to_id is None else str(message.reply_to_id),
-        "attachments": attachments,
-        "created_at": iso_datetime(message.created_at),
-        "edited_at": iso_datetime(message.edited_at),
-        "deleted": deleted,
-    }
 
 
 class MessageSerializer(serializers.ModelSerializer):
@@ -65,17 +37,18 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, message: Message) -> dict:
-        return message_data(message)
+        return message_payload(message)
 
+    # The getters document the fields' types for OpenAPI; message_payload renders them.
     def get_text(self, message: Message) -> str:
-        return "" if message.deleted_at else message.text
+        return message_payload(message)["text"]
 
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, message: Message) -> list:
-        return message_data(message)["attachments"]
+        return message_payload(message)["attachments"]
 
     def get_deleted(self, message: Message) -> bool:
-        return message.deleted_at is not None
+        return message_payload(message)["deleted"]
 
 
 class ChatPublicSerializer(serializers.ModelSerializer):
@@ -88,6 +61,9 @@ class ChatPublicSerializer(serializers.ModelSerializer):
         model = Chat
         fields = ["id", "type", "title", "description", "avatar", "created_at", "updated_at", "last_seq"]
         read_only_fields = fields
+
+    def to_representation(self, chat: Chat) -> dict:
+        return chat_public_payload(chat)
 
 
 class ChatSerializer(ChatPublicSerializer):
@@ -115,13 +91,16 @@ class ChatSerializer(ChatPublicSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, chat: Chat) -> dict:
+        return chat_payload(chat, viewer_id=self.context["request"].user.pk)
+
+    # The getters document the fields' types for OpenAPI; chat_payload renders them.
     def get_peer_id(self, chat: Chat) -> str | None:
-        return chat.direct_peer_id(self.context["request"].user.pk)
+        return self.to_representation(chat)["peer_id"]
 
     @extend_schema_field(MessageSerializer(allow_null=True))
     def get_last_message(self, chat: Chat) -> dict | None:
-        message = getattr(chat, "last_message", None)
-        return MessageSerializer(message).data if message else None
+        return self.to_representation(chat)["last_message"]
 
 
 class MemberSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 """Chats REST endpoints. Thin: parse, call a selector or service, shape the answer."""
 
+from asgiref.sync import async_to_sync
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -9,6 +10,7 @@ from rest_framework.views import APIView
 
 from chats import selectors, services
 from chats.api import serializers as s
+from chats.payloads import receipt_payload
 from messenger.api.pagination import DefaultCursorPagination
 from messenger.api.schema import AUTH_ERRORS, errors
 
@@ -166,7 +168,7 @@ class MemberDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 50, 200  # also chats/api/history_fast.py's
+HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 50, 200  # also chats/history_fast.py's
 
 
 class _HistoryQuery(s.serializers.Serializer):
@@ -212,8 +214,8 @@ class MessageListView(APIView):
     def post(self, request: Request, chat_id) -> Response:
         serializer = s.MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        message, duplicate = services.message_send(sender=request.user, chat_id=chat_id, **serializer.validated_data)
-        return Response(s.MessageSerializer(message).data, status=200 if duplicate else 201)
+        sent = async_to_sync(services.message_send)(sender=request.user, chat_id=chat_id, **serializer.validated_data)
+        return Response(sent.message, status=200 if sent.duplicate else 201)
 
 
 @extend_schema(tags=["messages"])
@@ -260,7 +262,7 @@ class ReadView(APIView):
         member = services.receipt_update(
             user=request.user, chat_id=chat_id, read_up_to=serializer.validated_data["up_to_seq"]
         )
-        return Response(services.receipt_payload(member))
+        return Response(receipt_payload(member))
 
 
 class _SyncQuery(s.serializers.Serializer):

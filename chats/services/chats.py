@@ -6,12 +6,12 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from accounts.models import User
 from chats import errors
-from chats.api.serializers import ChatPublicSerializer
 from chats.events import stream_event_record
 from chats.models import Chat, ChatMember
+from chats.payloads import chat_deleted_payload, chat_event_payload
 from chats.services.rules import require_manager, require_role
 from media.selectors import attachment_get_avatar_candidate
-from messenger.errors import ApplicationError, NotFound
+from messenger.errors import NotFound
 
 
 def _direct_key(first_id, second_id) -> str:
@@ -22,17 +22,17 @@ def _chat_created_record(chat: Chat, *, actor: User) -> None:
     stream_event_record(
         type="chat:created",
         chat_id=chat.pk,
-        payload={"chat": ChatPublicSerializer(chat).data, "by": str(actor.pk)},
+        payload=chat_event_payload(chat, by=actor),
     )
 
 
 def chat_direct_get_or_create(*, user: User, other_user_id) -> tuple[Chat, bool]:
     """The direct chat between two users, created on first use. Returns (chat, created)."""
     if str(other_user_id) == str(user.pk):
-        raise ApplicationError("You cannot open a direct chat with yourself.", code=errors.CANNOT_MESSAGE_SELF)
+        raise errors.cannot_message_self()
     other = account_selectors.user_get(user_id=other_user_id)
     if account_selectors.block_exists_between(user_a_id=user.pk, user_b_id=other.pk):
-        raise ApplicationError("You cannot message this user.", code=errors.BLOCKED, status=403)
+        raise errors.blocked()
     key = _direct_key(user.pk, other.pk)
     existing = Chat.objects.filter(direct_key=key, deleted_at__isnull=True).first()
     if existing is not None:
@@ -88,7 +88,7 @@ def chat_update(
             stream_event_record(
                 type="chat:updated",
                 chat_id=chat.pk,
-                payload={"chat": ChatPublicSerializer(chat).data, "by": str(actor.pk)},
+                payload=chat_event_payload(chat, by=actor),
             )
     return chat
 
@@ -98,7 +98,7 @@ def chat_delete(*, chat: Chat, actor: User) -> None:
     with transaction.atomic():
         member = require_role(chat_id=chat.pk, user=actor, roles=None)
         if chat.type != Chat.Type.DIRECT and member.role != ChatMember.Role.OWNER:
-            raise ApplicationError("Only the owner can delete this chat.", code=errors.FORBIDDEN, status=403)
+            raise errors.forbidden("Only the owner can delete this chat.")
         chat_mark_deleted(chat)
         chat_deleted_record(chat, actor=actor)
 
@@ -109,4 +109,4 @@ def chat_mark_deleted(chat: Chat) -> None:
 
 
 def chat_deleted_record(chat: Chat, *, actor: User) -> None:
-    stream_event_record(type="chat:deleted", chat_id=chat.pk, payload={"chat_id": str(chat.pk), "by": str(actor.pk)})
+    stream_event_record(type="chat:deleted", chat_id=chat.pk, payload=chat_deleted_payload(chat, by=actor))

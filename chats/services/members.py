@@ -9,29 +9,16 @@ deleted. Direct chats have exactly two members and none of this applies.
 from django.db import transaction
 from django.db.models import Case, Value, When
 
-from accounts.api.serializers import UserSerializer
 from accounts.models import User
 from chats import errors
 from chats.events import stream_event_record
 from chats.models import Chat, ChatMember
+from chats.payloads import member_event_payload, member_removed_payload
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
-from messenger.api.formats import iso_datetime
-from messenger.errors import ApplicationError, NotFound
+from messenger.errors import NotFound
 
 MANAGERS = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)
-
-
-def _member_payload(member: ChatMember, *, actor: User) -> dict:
-    return {
-        "chat_id": str(member.chat_id),
-        "member": {
-            "user": UserSerializer(member.user).data,
-            "role": member.role,
-            "joined_at": iso_datetime(member.joined_at),
-        },
-        "by": str(actor.pk),
-    }
 
 
 def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
@@ -58,7 +45,7 @@ def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
                 type="chat:member_added",
                 chat_id=chat.pk,
                 user_id=member.user_id,
-                payload=_member_payload(member, actor=actor),
+                payload=member_event_payload(member, by=actor),
             )
             # Stream events of this chat concern the new member from this one on.
             ChatMember.objects.filter(pk=member.pk).update(joined_event_id=event.id - 1)
@@ -70,11 +57,11 @@ def chat_member_update(*, chat: Chat, actor: User, user_id, role: str) -> ChatMe
     with transaction.atomic():
         acting = require_manager(chat_id=chat.pk, user=actor, roles=(ChatMember.Role.OWNER,))
         if str(user_id) == str(actor.pk):
-            raise ApplicationError("You cannot change your own role.", code=errors.FORBIDDEN, status=403)
+            raise errors.forbidden("You cannot change your own role.")
         target = ChatMember.objects.select_for_update().select_related("user").filter(chat=chat, user_id=user_id)
         target = target.first()
         if target is None:
-            raise NotFound("This user is not a member of the chat.")
+            raise errors.member_not_found()
         target.role = role
         target.save(update_fields=["role"])
         if role == ChatMember.Role.OWNER:
@@ -87,7 +74,7 @@ def chat_member_update(*, chat: Chat, actor: User, user_id, role: str) -> ChatMe
 
 def _record_role_change(member: ChatMember, *, actor: User) -> None:
     stream_event_record(
-        type="chat:member_updated", chat_id=member.chat_id, payload=_member_payload(member, actor=actor)
+        type="chat:member_updated", chat_id=member.chat_id, payload=member_event_payload(member, by=actor)
     )
 
 
@@ -100,12 +87,12 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
             acting if leaving else ChatMember.objects.select_for_update().filter(chat=chat, user_id=user_id).first()
         )
         if target is None:
-            raise NotFound("This user is not a member of the chat.")
+            raise errors.member_not_found()
         if not leaving and (
             target.role == ChatMember.Role.OWNER
             or (acting.role == ChatMember.Role.ADMIN and target.role == ChatMember.Role.ADMIN)
         ):
-            raise ApplicationError("Your role does not allow removing this member.", code=errors.FORBIDDEN, status=403)
+            raise errors.forbidden("Your role does not allow removing this member.")
         target.delete()
         heir = _owner_succession(chat) if target.role == ChatMember.Role.OWNER else None
         nobody_left = target.role == ChatMember.Role.OWNER and heir is None
@@ -117,7 +104,7 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
             type="chat:member_removed",
             chat_id=chat.pk,
             user_id=user_id,  # the removed user is no longer a member but must hear of it
-            payload={"chat_id": str(chat.pk), "user_id": str(user_id), "by": str(actor.pk)},
+            payload=member_removed_payload(chat=chat, user_id=user_id, by=actor),
         )
         if heir is not None:
             _record_role_change(heir, actor=actor)

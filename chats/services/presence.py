@@ -1,12 +1,20 @@
-"""Online/offline status, derived from the user's live sockets across all server processes."""
+"""Online/offline status, derived from the user's live sockets across all server processes.
+
+A user is online while they have a SocketConnection row; each change of that is announced with
+presence:update after commit. Rows are removed when a socket closes. A process that stops or dies
+without closing its sockets (daphne cancels consumers on SIGTERM without a disconnect) stops
+heartbeating, and another process reaps its rows within PRESENCE_STALE_AFTER_SECONDS, announcing
+those users offline.
+"""
 
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Contact, User
-from chats.models import ChatMember, ServerProcess, SocketConnection
+from accounts.models import User
+from chats.events import presence_changed_on_commit
+from chats.models import ServerProcess, SocketConnection
 
 
 def presence_connect(*, user_id, session_id, channel_name: str, server_id: str) -> bool:
@@ -17,7 +25,10 @@ def presence_connect(*, user_id, session_id, channel_name: str, server_id: str) 
         SocketConnection.objects.create(
             channel_name=channel_name, user_id=user_id, session_id=session_id, server_id=server_id
         )
-        return SocketConnection.objects.filter(user_id=user_id).count() == 1
+        came_online = SocketConnection.objects.filter(user_id=user_id).count() == 1
+        if came_online:
+            presence_changed_on_commit(user_id=user_id, online=True, last_seen=None)
+        return came_online
 
 
 def presence_disconnect(*, user_id, channel_name: str) -> datetime | None:
@@ -29,16 +40,14 @@ def presence_disconnect(*, user_id, channel_name: str) -> datetime | None:
             return None
         now = timezone.now()
         User.objects.filter(pk=user_id).update(last_seen=now)
+        presence_changed_on_commit(user_id=user_id, online=False, last_seen=now)
         return now
 
 
-def presence_audience(*, user_id) -> list:
-    """Users who see this user's presence: everyone sharing a chat, and whoever has them as a contact."""
-    shared_chats = ChatMember.objects.filter(user_id=user_id, chat__deleted_at__isnull=True).values("chat_id")
-    co_members = ChatMember.objects.filter(chat_id__in=shared_chats).values_list("user_id", flat=True)
-    contact_owners = Contact.objects.filter(contact_id=user_id).values_list("owner_id", flat=True)
-    audience = set(co_members) | set(contact_owners)
-    return [uid for uid in audience if str(uid) != str(user_id)]
+def presence_housekeeping(*, server_id: str, stale_after: timedelta) -> list[tuple[str, datetime]]:
+    """Heartbeat for this process and reap the sockets of dead ones; run periodically by each process."""
+    presence_heartbeat(server_id=server_id)
+    return presence_reap(stale_after=stale_after)
 
 
 def presence_heartbeat(*, server_id: str) -> None:
@@ -65,6 +74,7 @@ def presence_reap(*, stale_after: timedelta) -> list[tuple[str, datetime]]:
             if not SocketConnection.objects.filter(user_id=user_id).exists():
                 now = timezone.now()
                 User.objects.filter(pk=user_id).update(last_seen=now)
+                presence_changed_on_commit(user_id=user_id, online=False, last_seen=now)
                 offline.append((str(user_id), now))
     ServerProcess.objects.filter(heartbeat_at__lt=cutoff).delete()
     return offline

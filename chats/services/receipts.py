@@ -5,6 +5,7 @@ from django.db import transaction
 from accounts.models import User
 from chats.events import stream_event_record
 from chats.models import Chat, ChatMember
+from chats.payloads import receipt_payload
 from chats.services.rules import require_role
 
 
@@ -34,12 +35,3 @@ def receipt_update(
             origin=origin,
         )
     return member
-
-
-def receipt_payload(member: ChatMember) -> dict:
-    return {
-        "chat_id": str(member.chat_id),
-        "user_id": str(member.user_id),
-        "delivered_seq": member.last_delivered_seq,
-        "read_seq": member.last_read_seq,
-    }

@@ -4,7 +4,6 @@ from collections.abc import Iterable
 
 from chats import errors
 from chats.models import ChatMember
-from messenger.errors import ApplicationError, NotFound
 
 
 def require_role(*, chat_id, user, roles: Iterable[str] | None) -> ChatMember:
@@ -16,9 +15,9 @@ def require_role(*, chat_id, user, roles: Iterable[str] | None) -> ChatMember:
         .first()
     )
     if member is None:
-        raise NotFound("No such chat.")
+        raise errors.chat_not_found()
     if roles is not None and member.role not in roles:
-        raise ApplicationError("Your role in this chat does not allow this.", code=errors.FORBIDDEN, status=403)
+        raise errors.forbidden()
     return member
 
 
@@ -26,7 +25,7 @@ def require_manager(*, chat_id, user, roles: Iterable[str]) -> ChatMember:
     """Like require_role for group/channel management: direct chats are refused first."""
     member = require_role(chat_id=chat_id, user=user, roles=None)
     if member.chat.type == member.chat.Type.DIRECT:
-        raise ApplicationError("Direct chats always have exactly two members.", code=errors.NOT_ALLOWED_FOR_DIRECT)
+        raise errors.not_allowed_for_direct()
     if member.role not in roles:
-        raise ApplicationError("Your role in this chat does not allow this.", code=errors.FORBIDDEN, status=403)
+        raise errors.forbidden()
     return member

@@ -30,7 +30,7 @@ from chats.tests.asyncapi import (
 from chats.tests.factories import direct_chat, group_chat
 from chats.tests.ws import connect
 from media.models import Attachment
-from messenger import consumers
+from messenger import socket_apps
 
 db = database_sync_to_async
 
@@ -124,7 +124,7 @@ class TestDocument:
     def test_client_messages_are_the_registered_handlers(self):
         documented = [m.event_type for m in client_messages()]
         assert len(documented) == len(set(documented))
-        assert set(documented) == set(consumers.HANDLERS)
+        assert set(documented) == socket_apps.frame_types()
 
     def test_server_messages_are_the_event_types_the_code_sends(self):
         assert {m.event_type for m in server_messages()} == SERVER_EVENT_TYPES
@@ -302,7 +302,7 @@ class TestEveryServerFrame:
 
         async def fails(client, code: str, event_type: str, data: dict | None = None) -> dict:
             frame = await client.request(event_type, data)
-            if event_type in consumers.HANDLERS:
+            if event_type in socket_apps.frame_types():
                 validate_reply(event_type, frame)
             assert frame["type"] == "error" and frame["data"]["code"] == code, frame
             codes.add(code)
@@ -352,7 +352,7 @@ class TestEveryServerFrame:
         async def broken(socket, data):
             raise RuntimeError("boom")
 
-        monkeypatch.setitem(consumers.HANDLERS, "ping", broken)
+        monkeypatch.setitem(socket_apps._handlers, "ping", broken)
         assert (await fails(a, "server_error", "ping"))["details"] == {}
 
         documented = set(pointer_get("#/components/schemas/ErrorCode")["enum"])

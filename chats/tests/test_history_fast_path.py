@@ -3,7 +3,6 @@
 Each case sends the same ASGI request to Django alone and to the fast path in front of Django,
 and compares status, headers and body bytes. A recorder around Django shows which one answered:
 the ordinary request must be served by the fast path; everything else must reach Django.
-The fast path exists on PostgreSQL only (CI runs the suite there).
 """
 
 import asyncio
@@ -15,20 +14,18 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
-from django.db import connection
 from psycopg_pool import PoolTimeout
 
+from accounts import session_check
 from accounts.models import DeviceSession
 from accounts.services.sessions import session_create, session_revoke
-from chats import services
-from chats.api import history_fast
-from chats.api.history_fast import HistoryFastPath, close_pool
+from chats import history_fast, services
+from chats.history_fast import HistoryFastPath, close_pool
 from chats.models import Chat, Message, MessageAttachment
 from chats.tests.factories import direct_chat, send
 from media.models import Attachment
 
 pytestmark = pytest.mark.django_db(transaction=True)
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the fast path is PostgreSQL's")
 
 
 class DjangoRecorder:
@@ -135,7 +132,7 @@ def _varied_chat(alice, bob) -> Chat:
     chat = direct_chat(alice, bob)
     first = send(alice, chat, 'quotes " and \\ backslash, newline\n, tab\t, \x01, emoji 🎉, \u2028 and \u2029')
     send(bob, chat, "ümlaut and 日本語")
-    services.message_send(sender=bob, chat_id=chat.pk, client_id="reply", text="a reply", reply_to=first.pk)
+    send(bob, chat, "a reply", reply_to=first.pk)
     with_files = send(alice, chat, "with files")
     _attach(with_files, 0, kind=Attachment.Kind.IMAGE, width=40, height=30, thumbnail_key="thumbs/x.webp")
     _attach(with_files, 1, kind=Attachment.Kind.AUDIO, duration_seconds=12.0)
@@ -150,7 +147,6 @@ def _varied_chat(alice, bob) -> Chat:
     return chat
 
 
-@postgresql_only
 async def test_pages_are_byte_for_byte_the_views(paths, alice, bob):
     chat = await database_sync_to_async(_varied_chat)(alice, bob)
     auth = await database_sync_to_async(_bearer)(alice)
@@ -171,7 +167,6 @@ async def test_pages_are_byte_for_byte_the_views(paths, alice, bob):
     assert b'"deleted":true' in body and b'"duration_seconds":12.0' in body and b"\\u2028" in body
 
 
-@postgresql_only
 async def test_a_message_whose_sender_is_gone(paths, alice, bob):
     def setup():
         chat = direct_chat(alice, bob)
@@ -186,7 +181,6 @@ async def test_a_message_whose_sender_is_gone(paths, alice, bob):
     assert b'"sender_id":null' in body
 
 
-@postgresql_only
 async def test_anything_unusual_is_left_to_django(paths, alice, bob, carol):
     chat = await database_sync_to_async(_varied_chat)(alice, bob)
     auth = await database_sync_to_async(_bearer)(alice)
@@ -212,7 +206,6 @@ async def test_anything_unusual_is_left_to_django(paths, alice, bob, carol):
         assert (status, served_fast) == (expected, False), (request, body)
 
 
-@postgresql_only
 async def test_an_ended_session_or_a_deleted_chat_is_left_to_django(paths, alice, bob):
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     session, pair = await database_sync_to_async(session_create)(user=alice)
@@ -237,7 +230,6 @@ async def test_an_ended_session_or_a_deleted_chat_is_left_to_django(paths, alice
     assert (status, served_fast) == (401, False)
 
 
-@postgresql_only
 async def test_hosts_and_https_are_checked_as_django_does(settings, alice, bob):
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     auth = await database_sync_to_async(_bearer)(alice)
@@ -264,7 +256,6 @@ async def test_hosts_and_https_are_checked_as_django_does(settings, alice, bob):
         await close_pool()
 
 
-@postgresql_only
 async def test_use_of_the_session_is_recorded_as_for_any_request(paths, alice, bob):
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     session, pair = await database_sync_to_async(session_create)(user=alice)
@@ -278,18 +269,16 @@ async def test_use_of_the_session_is_recorded_as_for_any_request(paths, alice, b
     assert session.last_used_at > long_ago + timedelta(minutes=59)
 
 
-@postgresql_only
 async def test_a_token_that_expired_since_it_was_last_seen_is_left_to_django(paths, alice, bob, monkeypatch):
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     auth = await database_sync_to_async(_bearer)(alice)
     assert (await paths.compare(_history(chat), headers=[auth])).served_fast  # checked once, remembered
     later = time.time() + settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds() + 1
-    monkeypatch.setattr(history_fast, "_now", lambda: later)
+    monkeypatch.setattr(session_check, "_now", lambda: later)
     await _request(paths.fast, _history(chat), headers=[auth])
     assert paths.django.calls == 1
 
 
-@postgresql_only
 async def test_a_database_failure_falls_back_to_django(paths, alice, bob, monkeypatch):
     chat = await database_sync_to_async(direct_chat)(alice, bob)
     auth = await database_sync_to_async(_bearer)(alice)
@@ -302,7 +291,7 @@ async def test_a_database_failure_falls_back_to_django(paths, alice, bob, monkey
     assert (status, served_fast) == (200, False)
 
 
-async def test_it_is_off_unless_on_postgresql_and_enabled(settings):
-    assert HistoryFastPath(DjangoRecorder()).enabled == (connection.vendor == "postgresql")
+async def test_it_is_off_unless_enabled(settings):
+    assert HistoryFastPath(DjangoRecorder()).enabled
     settings.REST_HISTORY_FAST_PATH = False
     assert not HistoryFastPath(DjangoRecorder()).enabled

@@ -1,12 +1,13 @@
-"""WebSocket sends are stored in batches (chats.send_batch); each send's outcome is its own.
+"""Sends are stored in batches while the runtime runs (chats.send_batch); each send's outcome is its own.
 
-Against the real database function (PostgreSQL only): sends that arrive while a batch is being
-stored go together in the next one; every message of a batch gets the outcome it would have had
-alone; a batch that fails is sent again one message at a time; a caller that goes away does not
-take the others' messages with it.
+Against the real database function: sends that arrive while a batch is being stored go together in
+the next one; every message of a batch gets the outcome it would have had alone; a batch that fails
+is sent again one message at a time; a caller that goes away does not take the others' messages
+with it; what a batch stores is handed to the stream tail.
 """
 
 import asyncio
+import json
 import random
 import uuid
 
@@ -14,27 +15,45 @@ import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from chats.models import Chat, Message, StreamEvent
-from chats.send_batch import MessageSendBatcher, MessageToSend
-from chats.services import messages as message_services
+from chats.send_batch import MessageSendBatcher, MessageToSend, message_store
 from chats.tests.factories import direct_chat
-from chats.tests.test_message_send_paths import _cases
+from chats.tests.test_services_messages import _cases
+from messenger import realtime
 from messenger.db import async_pool, psycopg_params
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="the batch send function exists on PostgreSQL only"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RecordingTail:
+    """Stands in for the runtime's stream tail: keeps what the batcher offers."""
+
+    def __init__(self) -> None:
+        self.offered: list = []
+
+    def offer(self, event) -> None:
+        self.offered.append(event)
+
+
+class RuntimeDouble:
+    """What a batcher uses of its runtime: the pool, and the stream tail it offers to."""
+
+    def __init__(self, pool) -> None:
+        self.db = pool
+        self.tail = RecordingTail()
+
 
 
 class RecordingBatcher(MessageSendBatcher):
     """Records the size of every call of the database function."""
 
-    def __init__(self, pool, **options) -> None:
-        options = {"max_batch": 64, "concurrency": 1, **options}
-        super().__init__(pool, notify_tag="test", **options)
+    def __init__(self, pool, *, max_batch: int = 64, concurrency: int = 1) -> None:
+        super().__init__(RuntimeDouble(pool))
+        self.tail = self.runtime.tail
+        self.max_batch, self.concurrency = max_batch, concurrency
         self.calls: list[int] = []
         self.failures: list[Exception] = []
 
@@ -56,8 +75,8 @@ async def pool():
 
 
 def fields(sender, chat_id, client_id: str, text: str = "hi", reply_to=None) -> MessageToSend:
-    draft = message_services._draft(sender=sender, chat_id=chat_id, client_id=client_id, text=text, reply_to=reply_to)
-    return message_services._send_fields(draft, origin="")
+    payload = {"chat_id": str(chat_id), "client_id": client_id, "text": text}
+    return MessageToSend(uuid.uuid4(), chat_id, sender.pk, client_id, text, reply_to, timezone.now(), payload, "", [])
 
 
 def _stored(chat_id) -> list[tuple[str, int]]:
@@ -84,6 +103,12 @@ async def test_sends_that_arrive_while_a_batch_is_stored_go_together_in_the_next
     assert await database_sync_to_async(_stored)(chat.pk) == [(f"m{n}", n + 1) for n in range(12)]
     events = await database_sync_to_async(_events)(chat.pk)
     assert events == [(event_id, f"m{n}", n + 1) for n, event_id in enumerate(event_ids)]
+    # Handed to the tail as stored, so this process delivers them without reading them back.
+    offered = [(event.id, event.type, json.loads(event.payload_json)) for event in batcher.runtime.tail.offered]
+    assert offered == [
+        (event_id, "message:new", {"chat_id": str(chat.pk), "client_id": f"m{n}", "text": f"text {n}", "seq": n + 1})
+        for n, event_id in enumerate(event_ids)
+    ]
 
 
 async def test_a_lone_send_does_not_wait_for_company(pool):
@@ -97,7 +122,7 @@ async def test_a_lone_send_does_not_wait_for_company(pool):
 
 
 async def test_every_message_of_one_batch_gets_the_outcome_it_would_have_alone(pool):
-    """The cases of test_message_send_paths (every rule of a send), all in one batch."""
+    """The cases of test_services_messages (every rule of a send), all in one batch."""
     alice, bob, carol = await database_sync_to_async(lambda: (UserFactory(), UserFactory(), UserFactory()))()
     cases = dict(await database_sync_to_async(_cases)(alice, bob, carol))
     del cases["empty"]  # refused before the database
@@ -234,3 +259,40 @@ async def test_batches_of_two_processes_over_the_same_chats_do_not_deadlock(pool
         events = await database_sync_to_async(_events)(chat.pk)
         # Gap-free seqs, and the stream (id order) has them in seq order.
         assert [seq for _, _, seq in events] == list(range(1, len(events) + 1))
+
+
+async def test_a_send_still_committing_when_the_runtime_stops_gets_its_answer(settings):
+    """The last socket closes while a send waits on its chat row: the send still answers ok."""
+    alice, bob = await database_sync_to_async(lambda: (UserFactory(), UserFactory()))()
+    chat = await database_sync_to_async(direct_chat)(alice, bob)
+    runtime = realtime.for_running_loop()
+    socket = SocketDouble(alice)
+    await runtime.attach(socket)
+    holder = await psycopg.AsyncConnection.connect(**psycopg_params())
+    await holder.execute("SELECT 1 FROM chats_chat WHERE id = %s FOR UPDATE", [chat.pk])
+    sending = asyncio.ensure_future(message_store(fields(alice, chat.pk, "late")))
+    for _ in range(500):
+        if await database_sync_to_async(_waiting_for_a_lock)():
+            break
+        await asyncio.sleep(0.01)
+    await runtime.detach(socket)  # the runtime stops
+    assert realtime.current() is None
+    await holder.rollback()
+    await holder.close()
+    status, seq, _, _ = await sending
+    assert (status, seq) == ("ok", 1)
+
+
+class SocketDouble:
+    def __init__(self, user) -> None:
+        self.user_id, self.session_id, self.channel_name = str(user.pk), f"s-{user.pk}", f"socket-{user.pk}"
+        self.ready_cursor = self.live_cursor = 0
+
+    async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
+        pass
+
+    async def push_ephemeral_frame(self, frame: str) -> None:
+        pass
+
+    async def end_session(self) -> None:
+        pass

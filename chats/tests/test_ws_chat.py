@@ -355,7 +355,7 @@ class TestSync:
         settings.SYNC_MAX_EVENTS = 2
         cursor = (await connect(bob)).ready["data"]["cursor"]
         for index in range(3):
-            await db(services.message_send)(sender=alice, chat_id=chat.pk, client_id=f"p{index}", text=str(index))
+            await services.message_send(sender=alice, chat_id=chat.pk, client_id=f"p{index}", text=str(index))
         b = await connect(bob)
         ref = await b.send("sync:request", {"cursor": cursor})
         first = [await b.receive_type("message:new"), await b.receive_type("message:new")]

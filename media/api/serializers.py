@@ -1,20 +1,13 @@
 """Attachment shapes for REST and for other apps (chats embeds AttachmentSerializer in messages;
-users and chats show AvatarSerializer). No side effects here."""
+users and chats show AvatarSerializer). The fields declared here document the shapes for OpenAPI;
+the bodies themselves come from media.payloads. No side effects here."""
 
 import uuid
 
-from django.urls import reverse
 from rest_framework import serializers
 
 from media.models import Attachment
-
-
-def attachment_download_path(attachment_id: uuid.UUID | str) -> str:
-    return reverse("media-download", kwargs={"attachment_id": attachment_id})
-
-
-def attachment_thumbnail_path(attachment_id: uuid.UUID | str) -> str:
-    return reverse("media-thumbnail", kwargs={"attachment_id": attachment_id})
+from media.payloads import attachment_download_path, attachment_payload, attachment_thumbnail_path, avatar_payload
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -46,6 +39,9 @@ class AttachmentSerializer(serializers.ModelSerializer):
             "duration_seconds": {"help_text": "Audio/video length where the container states it, else null."},
         }
 
+    def to_representation(self, attachment: Attachment) -> dict:
+        return attachment_payload(attachment)
+
     def get_url(self, attachment: Attachment) -> str:
         return attachment_download_path(attachment.pk)
 
@@ -69,10 +65,5 @@ class AvatarSerializer(serializers.Serializer):
     url = serializers.CharField(read_only=True, help_text="API path of the full image.")
     thumbnail_url = serializers.CharField(read_only=True, help_text="API path of the small WebP version.")
 
-    def to_representation(self, instance: Attachment | uuid.UUID) -> dict[str, str]:
-        attachment_id = instance.pk if isinstance(instance, Attachment) else instance
-        return {
-            "id": str(attachment_id),
-            "url": attachment_download_path(attachment_id),
-            "thumbnail_url": attachment_thumbnail_path(attachment_id),
-        }
+    def to_representation(self, instance: Attachment | uuid.UUID) -> dict[str, str] | None:
+        return avatar_payload(instance.pk if isinstance(instance, Attachment) else instance)

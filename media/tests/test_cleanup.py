@@ -1,21 +1,23 @@
 """manage.py media_cleanup: old uploads nobody uses go, with their files; used ones stay."""
 
 import threading
+import time
 from datetime import timedelta
 from io import StringIO
 
+import psycopg
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from conftest import require_service
+from chats.models import Message
+from chats.tests.factories import direct_chat, send
 from media.models import Attachment
-from media.selectors import attachment_list_for_message
 from media.services import attachment_cleanup_unattached, attachment_delete
 from media.tests.conftest import share_in_chat
 from media.tests.factories import AttachmentFactory, ImageAttachmentFactory
+from messenger.db import psycopg_params
 
 pytestmark = pytest.mark.django_db
 
@@ -99,38 +101,44 @@ def test_attachment_delete_removes_files(user, local_storage, django_capture_on_
     assert not any(path.exists() for path in paths)
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_an_upload_being_attached_right_now_is_not_deleted(user, other_user, local_storage):
-    # Row locks are the point here; SQLite serialises whole transactions instead.
-    require_service("PostgreSQL", django_settings.DATABASE_URL)
+    """The send function locks the attachments it checks until it commits; cleanup skips them."""
     stale = age(AttachmentFactory(uploader=user), hours=30)
-    message = share_in_chat(AttachmentFactory(uploader=user), sender=user, members=[other_user])
-    locked, release = threading.Event(), threading.Event()
+    chat = direct_chat(user, other_user)
     failures: list[BaseException] = []
 
     def send_message() -> None:
         try:
-            with transaction.atomic():
-                attachments = attachment_list_for_message(uploader=user, attachment_ids=[stale.pk])
-                locked.set()
-                release.wait(10)
-                message.attachments.add(*attachments)
+            send(user, chat, text="", client_id="with-file", attachment_ids=[stale.pk])
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread
             failures.append(exc)
         finally:
             connection.close()
 
-    sender = threading.Thread(target=send_message)
-    sender.start()
-    try:
-        assert locked.wait(10)
+    # Another transaction holds the chat row, so the send stops right after locking the attachment.
+    with psycopg.connect(**psycopg_params()) as holder:
+        holder.execute("SELECT 1 FROM chats_chat WHERE id = %s FOR UPDATE", [chat.pk])
+        sender = threading.Thread(target=send_message)
+        sender.start()
+        _wait_for_a_lock_wait()
         created_before = timezone.now() - timedelta(hours=24)
         assert attachment_cleanup_unattached(created_before=created_before) == 0
-    finally:
-        release.set()
-        sender.join(10)
+        holder.rollback()
+    sender.join(10)
     assert not failures
     assert attachment_cleanup_unattached(created_before=created_before) == 0  # now referenced
-    assert message.attachments.filter(pk=stale.pk).exists()
+    assert Message.objects.get(client_id="with-file").attachments.filter(pk=stale.pk).exists()
     assert (local_storage / stale.storage_key).is_file()
+
+
+def _wait_for_a_lock_wait() -> None:
+    with psycopg.connect(**psycopg_params(), autocommit=True) as observer:
+        for _ in range(200):
+            waiting = observer.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            ).fetchone()[0]
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the send never waited for the chat row")

@@ -12,7 +12,6 @@ The servers are stopped before the test's database flush (the `cluster` fixture 
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 from django.conf import settings
 
-from conftest import require_service
 from tests.e2e.clients import Account, Socket
+from tests.servers import free_port, server_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_ROOT = ROOT / "var" / "e2e"
@@ -161,9 +160,7 @@ class Cluster:
 
     def start(self, *names: str, env: dict[str, str] | None = None) -> list[Server]:
         """Start one server per name, in parallel, and wait until each is healthy; `env` adds settings."""
-        # Here rather than at fixture set-up, so that in CI a missing service fails the test itself.
-        require_service("PostgreSQL", settings.DATABASE_URL)
-        require_service("Redis", settings.REDIS_URL)
+        assert settings.REDIS_URL, "the servers share a Redis channel layer: run the tests with scripts/test"
         redis_url = _server_redis_url()
         if not self.session.redis_flushed:
             with redis.Redis.from_url(redis_url) as client:
@@ -171,7 +168,7 @@ class Cluster:
             self.session.redis_flushed = True
         started = []
         for name in names:
-            port = _free_port()
+            port = free_port()
             server = Server(
                 name=name,
                 port=port,
@@ -191,24 +188,6 @@ class Cluster:
             server.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _test_database_url() -> str:
-    """The test database (pytest-django has renamed NAME by now), as a DATABASE_URL for the servers."""
-    database = settings.DATABASES["default"]
-    userinfo = quote(database.get("USER") or "", safe="")
-    if database.get("PASSWORD"):
-        userinfo += ":" + quote(database["PASSWORD"], safe="")
-    netloc = f"{userinfo}@" if userinfo else ""
-    netloc += f"{database.get('HOST') or 'localhost'}:{database.get('PORT') or 5432}"
-    options = {key: value for key, value in (database.get("OPTIONS") or {}).items() if isinstance(value, str | int)}
-    return urlunsplit(("postgres", netloc, "/" + quote(str(database["NAME"]), safe=""), urlencode(options), ""))
-
-
 def _server_redis_url() -> str:
     parts = urlsplit(settings.REDIS_URL)
     database = int(parts.path.strip("/") or 0)
@@ -219,7 +198,7 @@ def _server_env(*, port: int, redis_url: str, tag: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "messenger.settings",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": server_database_url(),
         "REDIS_URL": redis_url,
         "CHANNEL_LAYER_PREFIX": f"e2e-{tag}",
         "CACHE_KEY_PREFIX": f"e2e-{tag}",

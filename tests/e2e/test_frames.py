@@ -7,7 +7,7 @@ from django.conf import settings
 
 from tests.e2e.clients import register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def error(code: str, message: str, *, ref: str | None = None, details: dict | None = None) -> dict:

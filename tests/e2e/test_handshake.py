@@ -5,7 +5,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.e2e.clients import open_connection, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 async def refused_status(ws_url: str, *, access: str | None, origin: str | None = None) -> int:

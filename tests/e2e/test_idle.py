@@ -7,7 +7,7 @@ from channels_redis.core import RedisChannelLayer
 
 from tests.e2e.clients import direct_chat, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 # Longer than one blocking read of the channel layer, which is where an idle process waits.
 IDLE_SECONDS = RedisChannelLayer.brpop_timeout + 2

@@ -10,7 +10,7 @@ from websockets.frames import Frame, Opcode
 
 from tests.e2e.clients import FRAME_TIMEOUT, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PING_INTERVAL_SECONDS = 1  # the server checks every 2 s, so a quiet socket is pinged every ~2 s
 WATCH_SECONDS = 5.5

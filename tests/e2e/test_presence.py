@@ -4,7 +4,7 @@ import pytest
 
 from tests.e2e.clients import direct_chat, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 async def presence_of(socket, user_id: str, status: str, timeout: float = 3) -> dict:

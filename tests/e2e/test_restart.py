@@ -5,7 +5,7 @@ from django.conf import settings
 
 from tests.e2e.clients import direct_chat, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 QUIET_SECONDS = settings.STREAM_POLL_INTERVAL_SECONDS + 0.5
 

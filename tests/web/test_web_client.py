@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,17 +25,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from chats.models import Chat
 from chats.tests.factories import direct_chat
+from tests.servers import free_port, server_database_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -103,36 +101,15 @@ def people(transactional_db) -> People:
     return People(alice=alice, bob=bob, carol=carol, chat=direct_chat(alice, bob))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_env() -> dict[str, str]:
-    """This run's test database (pytest-django has renamed it by now), in the server's settings variables."""
-    database = connection.settings_dict
-    if connection.vendor == "sqlite":
-        # An empty DATABASE_URL selects SQLite; an absolute SQLITE_PATH is used as it is.
-        return {"DATABASE_URL": "", "SQLITE_PATH": str(database["NAME"])}
-    assert connection.vendor == "postgresql", f"no server set-up for {connection.vendor}"
-    userinfo = quote(database.get("USER") or "", safe="")
-    if database.get("PASSWORD"):
-        userinfo += ":" + quote(database["PASSWORD"], safe="")
-    host = quote(database.get("HOST") or "localhost", safe="")
-    netloc = f"{userinfo}@{host}" if userinfo else host
-    return {"DATABASE_URL": f"postgres://{netloc}:{database.get('PORT') or 5432}/{quote(database['NAME'], safe='')}"}
-
-
 @pytest.fixture
 def server(request, transactional_db) -> Iterator[str]:
     """A daphne process serving messenger.asgi on a free port; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     tag = uuid.uuid4().hex[:8]
     env = {
         **os.environ,
-        **_database_env(),
+        "DATABASE_URL": server_database_url(),
         "DJANGO_SETTINGS_MODULE": "messenger.settings",
         "DJANGO_ALLOWED_ORIGINS": base_url,
         # With DEBUG on, WhiteNoise serves static/ directly: no collectstatic step needed.

@@ -1,5 +1,6 @@
 """Create demo users and chats. Safe to run again: it only adds what is missing."""
 
+from asgiref.sync import async_to_sync
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -33,15 +34,16 @@ class Command(BaseCommand):
 
         direct, _ = services.chat_direct_get_or_create(user=alice, other_user_id=bob.pk)
         # Fixed client ids make the messages idempotent: a second run stores nothing new.
-        services.message_send(sender=alice, chat_id=direct.pk, client_id="demo-1", text="Hi Bob! 👋")
-        services.message_send(sender=bob, chat_id=direct.pk, client_id="demo-2", text="Hey Alice, welcome aboard.")
+        send = async_to_sync(services.message_send)
+        send(sender=alice, chat_id=direct.pk, client_id="demo-1", text="Hi Bob! 👋")
+        send(sender=bob, chat_id=direct.pk, client_id="demo-2", text="Hey Alice, welcome aboard.")
 
         group = Chat.objects.filter(created_by=alice, title="Demo group", deleted_at__isnull=True).first()
         if group is None:
             group = services.chat_create(
                 creator=alice, type=Chat.Type.GROUP, title="Demo group", member_ids=[bob.pk, carol.pk]
             )
-        services.message_send(sender=carol, chat_id=group.pk, client_id="demo-3", text="Hello everyone!")
+        send(sender=carol, chat_id=group.pk, client_id="demo-3", text="Hello everyone!")
         self.stdout.write(
             f"Demo users: alice, bob, carol — password {DEMO_PASSWORD!r} "
             f"(phones {', '.join(phone for _, _, phone in DEMO_USERS)})"

@@ -1,9 +1,9 @@
-"""The dispatcher delivers this process's own sends from memory, in id order, exactly once.
+"""The stream tail delivers in id order, exactly once: this process's own sends from memory, the rest read.
 
-A send stored by the one-statement path hands its event to the dispatcher (`offer`) instead of
-the dispatcher reading it back. These tests drive the dispatcher directly with a stand-in socket
-and events written straight to the table (no wake-up), so what reaches the socket shows which
-way each event came: from the offer, or from a read of the table.
+The send batcher hands what it stores to the tail (`offer`) instead of the tail reading it back.
+These tests drive a running runtime's tail with a stand-in socket and events written straight to
+the table (no wake-up), so what reaches the socket shows which way each event came: from the
+offer, or from a read of the table.
 """
 
 import asyncio
@@ -13,8 +13,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chats.models import StreamEvent
-from chats.stream import dispatcher_for_running_loop
+from chats.stream_tail import StreamTail, message_event
 from chats.tests.factories import direct_chat
+from messenger import realtime
 from messenger.realtime import SERVER_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,10 +26,17 @@ class FakeSocket:
         self.user_id = str(user.pk)
         self.channel_name = f"fake.{user.pk}"
         self.session_id = f"session-of-{user.pk}"
+        self.ready_cursor = self.live_cursor = 0
         self.frames: list[tuple[int, dict]] = []
 
     async def push_stream_frame(self, event_id: int, frame: str | None) -> None:
         self.frames.append((event_id, json.loads(frame)["data"]))
+
+    async def push_ephemeral_frame(self, frame: str) -> None:
+        pass
+
+    async def end_session(self) -> None:
+        pass
 
 
 def _store(chat, text: str) -> int:
@@ -45,62 +53,61 @@ async def _settle() -> None:
 async def setup(alice, bob, settings):
     settings.STREAM_POLL_INTERVAL_SECONDS = 30  # no poll in the middle of a test, unless it asks
     chat = await database_sync_to_async(direct_chat)(alice, bob)
-    dispatcher = dispatcher_for_running_loop()
+    runtime = realtime.for_running_loop()
     socket = FakeSocket(bob)
-    await dispatcher.register(socket)
-    dispatcher.wake()  # the first read after starting (done by LISTEN's start on PostgreSQL)
-    await _settle()
-    yield dispatcher, socket, chat
-    await dispatcher.unregister(socket)
+    await runtime.attach(socket)
+    await _settle()  # the first read, when LISTEN starts
+    yield runtime.get(StreamTail), socket, chat
+    await runtime.detach(socket)
 
 
-def _offer(dispatcher, event_id: int, chat, text: str) -> None:
-    dispatcher.offer_message(event_id=event_id, data={"chat_id": str(chat.pk), "text": text}, origin="")
+def _offer(tail: StreamTail, event_id: int, chat, text: str) -> None:
+    tail.offer(message_event(event_id=event_id, payload={"chat_id": str(chat.pk), "text": text}, origin=""))
 
 
 async def test_an_offered_event_is_delivered_without_a_read(setup):
-    dispatcher, socket, chat = setup
+    tail, socket, chat = setup
     event_id = await database_sync_to_async(_store)(chat, "as stored")
-    _offer(dispatcher, event_id, chat, "from memory")
+    _offer(tail, event_id, chat, "from memory")
     await _settle()
     assert socket.frames == [(event_id, {"chat_id": str(chat.pk), "text": "from memory"})]
 
-    dispatcher._notified(f"{event_id} {SERVER_ID}")  # our own NOTIFY arriving late: no read, no repeat
+    tail.notified(f"{event_id} {SERVER_ID}")  # our own NOTIFY arriving late: no read, no repeat
     await _settle()
     assert len(socket.frames) == 1
 
 
 async def test_a_gap_before_an_offered_event_is_read_first_and_nothing_repeats(setup):
-    dispatcher, socket, chat = setup
+    tail, socket, chat = setup
     first = await database_sync_to_async(_store)(chat, "someone else's")
     second = await database_sync_to_async(_store)(chat, "ours, as stored")
-    _offer(dispatcher, second, chat, "ours, from memory")
+    _offer(tail, second, chat, "ours, from memory")
     await _settle()
     # The gap forced a read, which delivered both in order; the offer is then dropped.
     assert [(event_id, data["text"]) for event_id, data in socket.frames] == [
         (first, "someone else's"),
         (second, "ours, as stored"),
     ]
-    _offer(dispatcher, second, chat, "offered again")
+    _offer(tail, second, chat, "offered again")
     await _settle()
     assert len(socket.frames) == 2
 
 
 async def test_another_process_notify_means_a_read(setup):
-    dispatcher, socket, chat = setup
+    tail, socket, chat = setup
     event_id = await database_sync_to_async(_store)(chat, "from another process")
-    dispatcher._notified(f"{event_id} another-server")
+    tail.notified(f"{event_id} another-server")
     await _settle()
     assert [data["text"] for _, data in socket.frames] == ["from another process"]
 
 
 async def test_an_event_never_offered_is_read_by_the_poll(setup, settings):
-    dispatcher, socket, chat = setup
+    tail, socket, chat = setup
     event_id = await database_sync_to_async(_store)(chat, "sender died before offering")
-    dispatcher._notified(f"{event_id} {SERVER_ID}")  # ours, so no read now...
+    tail.notified(f"{event_id} {SERVER_ID}")  # ours, so no read now...
     await _settle()
     assert socket.frames == []
     settings.STREAM_POLL_INTERVAL_SECONDS = 0.1
-    dispatcher._wakeup.set()  # start a wait with the short interval (without asking for a read)
+    tail._wakeup.set()  # start a wait with the short interval (without asking for a read)
     await asyncio.sleep(0.5)  # ...but the poll reads it
     assert [data["text"] for _, data in socket.frames] == ["sender died before offering"]

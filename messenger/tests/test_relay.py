@@ -1,5 +1,5 @@
-"""One channel-layer subscription per process: the dispatcher joins the groups of the users and
-sessions it holds sockets for, and relays what arrives to exactly those sockets.
+"""One channel-layer subscription per process: the relay joins the groups of the users and sessions
+it holds sockets for, and hands what arrives to exactly those sockets.
 
 The cross-process path (two real servers on Redis) is covered by tests/e2e; here the in-memory
 layer lets the tests look at group membership directly.
@@ -10,8 +10,8 @@ import asyncio
 import pytest
 from channels.layers import channel_layers, get_channel_layer
 
-from chats.stream import dispatcher_for_running_loop
-from messenger.realtime import session_group, user_group
+from messenger import realtime
+from messenger.relay import publish_session_ended, publish_to_session, publish_to_users, session_group, user_group
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,6 +21,7 @@ class FakeSocket:
         self.user_id = str(user.pk)
         self.session_id = session
         self.channel_name = f"fake.{user.pk}.{session}"
+        self.ready_cursor = self.live_cursor = 0
         self.frames: list[str] = []
         self.ended = False
 
@@ -32,6 +33,16 @@ class FakeSocket:
 
     async def end_session(self) -> None:
         self.ended = True
+
+
+@pytest.fixture
+def alice(user):
+    return user
+
+
+@pytest.fixture
+def bob(other_user):
+    return other_user
 
 
 @pytest.fixture
@@ -51,54 +62,56 @@ async def _settle() -> None:
 
 
 async def test_the_process_channel_is_in_each_group_once_and_leaves_with_the_last_socket(layer, alice, bob):
-    dispatcher = dispatcher_for_running_loop()
+    runtime = realtime.for_running_loop()
     phone, laptop, bobs = FakeSocket(alice, "s-phone"), FakeSocket(alice, "s-laptop"), FakeSocket(bob, "s-bob")
     for socket in (phone, laptop, bobs):
-        await dispatcher.register(socket)
-    channel = dispatcher.layer_channel
+        await runtime.attach(socket)
+    channel = runtime.relay.channel
     assert channel is not None
     for group in (user_group(alice.pk), user_group(bob.pk), session_group("s-phone"), session_group("s-laptop")):
         assert _members(layer, group) == {channel}, group
 
-    await dispatcher.unregister(phone)
+    await runtime.detach(phone)
     assert _members(layer, session_group("s-phone")) == set()
     assert _members(layer, user_group(alice.pk)) == {channel}  # the laptop is still here
-    await dispatcher.unregister(laptop)
+    await runtime.detach(laptop)
     assert _members(layer, user_group(alice.pk)) == set()
-    await dispatcher.unregister(bobs)
+    await runtime.detach(bobs)
     assert not any(layer.groups.values())
 
 
-async def test_events_reach_every_socket_of_their_user_and_session_ends_only_that_session(layer, alice, bob):
-    dispatcher = dispatcher_for_running_loop()
+async def test_frames_reach_every_socket_of_their_user_or_their_session_and_ends_end_one_session(layer, alice, bob):
+    runtime = realtime.for_running_loop()
     phone, laptop, bobs = FakeSocket(alice, "s-phone"), FakeSocket(alice, "s-laptop"), FakeSocket(bob, "s-bob")
     for socket in (phone, laptop, bobs):
-        await dispatcher.register(socket)
+        await runtime.attach(socket)
     try:
         frame = '{"type":"typing:start","data":{}}'
-        await layer.group_send(user_group(alice.pk), {"type": "client.event", "user_id": str(alice.pk), "frame": frame})
-        await layer.group_send(session_group("s-phone"), {"type": "session.revoked", "session_id": "s-phone"})
+        await publish_to_users([alice.pk], frame)
+        await publish_to_session("s-laptop", '{"type":"call:offer","data":{}}')
+        await publish_session_ended("s-phone")
         await _settle()
-        assert phone.frames == laptop.frames == [frame]
+        assert phone.frames == [frame]
+        assert laptop.frames == [frame, '{"type":"call:offer","data":{}}']
         assert bobs.frames == []
         assert (phone.ended, laptop.ended, bobs.ended) == (True, False, False)
     finally:
         for socket in (phone, laptop, bobs):
-            await dispatcher.unregister(socket)
+            await runtime.detach(socket)
 
 
 async def test_memberships_are_renewed_before_the_layer_forgets_them(layer, alice):
-    dispatcher = dispatcher_for_running_loop()
+    runtime = realtime.for_running_loop()
     phone = FakeSocket(alice, "s-phone")
-    await dispatcher.register(phone)
+    await runtime.attach(phone)
     try:
         layer.groups[user_group(alice.pk)].clear()  # as if expired (channel layers drop them after a day)
         layer.groups[session_group("s-phone")].clear()
-        await dispatcher.refresh_groups()
+        await runtime.relay.refresh_groups()
         assert (
             _members(layer, user_group(alice.pk))
             == _members(layer, session_group("s-phone"))
-            == {dispatcher.layer_channel}
+            == {runtime.relay.channel}
         )
     finally:
-        await dispatcher.unregister(phone)
+        await runtime.detach(phone)

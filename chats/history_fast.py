@@ -1,47 +1,40 @@
-"""GET /api/v1/chats/{id}/messages on PostgreSQL in one statement, outside Django's request cycle.
+"""GET /api/v1/chats/{id}/messages in one SQL statement, in front of Django: a second path on purpose.
 
-Why a second path (STYLE.md asks for one): history paging is the REST endpoint clients call most,
-and through Django and DRF a page of 50 cost about 6 ms of CPU, so one server process topped
-out near 100 pages/s (bench S4). Django's request/response cycle, middleware thread hops and model
-instances were most of it. Here an ASGI wrapper in front of Django answers the ordinary request
-itself: the token is checked in memory, and one SQL statement checks the device session and the
-membership and renders the page as JSON text, which is sent as it comes.
+History paging is the REST endpoint clients call most, and Django's and DRF's request cycle costs
+several times what the page's query does (bench/RESULTS.md, S4). So an ASGI wrapper in front of
+Django answers the ordinary request itself: the token and the session are checked by
+accounts.session_check, and one statement checks the session and the membership and renders the
+page as JSON text (chats.payloads.MESSAGE_FIELDS, the field list every message payload comes
+from, rendered in SQL), which is sent as it comes.
 
 Only the ordinary request is served here: a GET with a valid bearer token for an active session
 of a member, plain numeric `before` / `after` / `limit`, no `Origin` (CORS), an allowed host, and
 a secure request where Django would redirect to HTTPS. Everything else (errors included) goes on
 to Django, which answers as documented; so the documented view (`MessageListView`) stays the
 reference, and `chats/tests/test_history_fast_path.py` holds both to the same bytes and headers.
-The page's JSON mirrors `message_data()`: a change of the message shape must be made in both.
 
 Set REST_HISTORY_FAST_PATH=false to send every request through Django.
 """
 
 import asyncio
-import functools
 import logging
 import re
-import time
 import uuid
 import weakref
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from django.conf import settings
-from django.db import connections
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 from psycopg import Error as DatabaseError
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from accounts.models import DeviceSession, User
-from accounts.services.sessions import LAST_USED_WRITE_INTERVAL
-from accounts.tokens import AccessClaims, access_token_claims
+from accounts.session_check import ACTIVE_SESSION_SQL, TOUCH_SQL, bearer_claims, touch_due
 from chats.api.views import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MessageListView
-from chats.models import Chat, ChatMember, Message, MessageAttachment
-from media.models import Attachment
+from chats.models import Chat, ChatMember, Message
+from chats.payloads import MESSAGE_JSON_SQL
 from messenger.db import async_pool
-from messenger.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -55,59 +48,6 @@ _UUID = r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"  # Dja
 # --- the statement ----------------------------------------------------------------------------
 
 
-def _iso(column: str) -> str:
-    """SQL text rendering a timestamptz as iso_datetime() does: UTC, microseconds only if any."""
-    return (
-        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-        f"CASE WHEN extract(microseconds FROM {column})::bigint %% 1000000 = 0 THEN '' "
-        f"ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || 'Z'"
-    )
-
-
-def _quoted_or_null(expression: str) -> str:
-    return f"""coalesce('"' || {expression} || '"', 'null')"""
-
-
-# Python renders a float that is a whole number with ".0"; PostgreSQL without.
-_DURATION = (
-    "CASE WHEN a.duration_seconds IS NULL THEN 'null' "
-    "WHEN a.duration_seconds = trunc(a.duration_seconds) AND abs(a.duration_seconds) < 1e15 "
-    "THEN trunc(a.duration_seconds)::bigint::text || '.0' "
-    "ELSE to_json(a.duration_seconds)::text END"
-)
-
-# AttachmentSerializer's fields, in its order.
-_ATTACHMENT_JSON = (
-    """'{"id":"' || a.id || '","kind":' || to_json(a.kind)::text"""
-    """ || ',"content_type":' || to_json(a.content_type)::text"""
-    """ || ',"original_filename":' || to_json(a.original_filename)::text"""
-    """ || ',"size":' || a.size"""
-    """ || ',"width":' || coalesce(a.width::text, 'null')"""
-    """ || ',"height":' || coalesce(a.height::text, 'null')"""
-    f""" || ',"duration_seconds":' || {_DURATION}"""
-    f""" || ',"created_at":"' || {_iso("a.created_at")} || '"'"""
-    """ || ',"url":' || to_json(%(download_prefix)s || a.id || %(download_suffix)s)::text"""
-    """ || ',"thumbnail_url":' || CASE WHEN a.thumbnail_key = '' THEN 'null'"""
-    """ ELSE to_json(%(thumbnail_prefix)s || a.id || %(thumbnail_suffix)s)::text END || '}'"""
-)
-
-# message_data()'s fields, in its order; a deleted message shows no text and no files.
-_MESSAGE_JSON = (
-    """'{"id":"' || m.id || '","chat_id":"' || m.chat_id || '","seq":' || m.seq"""
-    f""" || ',"sender_id":' || {_quoted_or_null("m.sender_id")}"""
-    """ || ',"client_id":' || to_json(m.client_id)::text"""
-    """ || ',"text":' || CASE WHEN m.deleted_at IS NULL THEN to_json(m.text)::text ELSE '""' END"""
-    f""" || ',"reply_to_id":' || {_quoted_or_null("m.reply_to_id")}"""
-    """ || ',"attachments":' || CASE WHEN m.deleted_at IS NOT NULL THEN '[]' ELSE coalesce(("""
-    f"""SELECT '[' || string_agg({_ATTACHMENT_JSON}, ',' ORDER BY l.position, l.id) || ']'"""
-    f""" FROM {MessageAttachment._meta.db_table} l JOIN {Attachment._meta.db_table} a ON a.id = l.attachment_id"""
-    """ WHERE l.message_id = m.id), '[]') END"""
-    f""" || ',"created_at":"' || {_iso("m.created_at")} || '"'"""
-    f""" || ',"edited_at":' || {_quoted_or_null(_iso("m.edited_at"))}"""
-    """ || ',"deleted":' || (m.deleted_at IS NOT NULL)::text || '}'"""
-)
-
-
 def _page_sql(order: str) -> str:
     """The statement for one paging direction: `order` is DESC (backward) or ASC (forward).
 
@@ -116,9 +56,7 @@ def _page_sql(order: str) -> str:
     """
     return f"""
 WITH session AS (
-    SELECT s.last_used_at FROM {DeviceSession._meta.db_table} s
-    JOIN {User._meta.db_table} u ON u.id = s.user_id
-    WHERE s.id = %(session)s AND s.user_id = %(user)s AND s.revoked_at IS NULL AND u.is_active
+    {ACTIVE_SESSION_SQL}
 ), member AS (
     SELECT 1 FROM {ChatMember._meta.db_table} cm JOIN {Chat._meta.db_table} c ON c.id = cm.chat_id
     WHERE cm.chat_id = %(chat)s AND cm.user_id = %(user)s AND c.deleted_at IS NULL
@@ -133,14 +71,13 @@ WITH session AS (
 SELECT
     (SELECT last_used_at FROM session),
     EXISTS (SELECT 1 FROM member),
-    '{{"results":[' || coalesce((SELECT string_agg({_MESSAGE_JSON}, ',' ORDER BY m.seq) FROM shown m), '')
+    '{{"results":[' || coalesce((SELECT string_agg({MESSAGE_JSON_SQL}, ',' ORDER BY m.seq) FROM shown m), '')
         || '],"has_more":' || ((SELECT count(*) FROM page) > %(limit)s)::text || '}}'
 """
 
 
 _BACKWARD_SQL = _page_sql("DESC")
 _FORWARD_SQL = _page_sql("ASC")
-_TOUCH_SQL = f"UPDATE {DeviceSession._meta.db_table} SET last_used_at = %(now)s WHERE id = %(session)s"
 
 
 def _path_parts(name: str, argument: str) -> tuple[str, str]:
@@ -148,22 +85,6 @@ def _path_parts(name: str, argument: str) -> tuple[str, str]:
     marker = str(uuid.UUID(int=0))
     before, _, after = reverse(name, kwargs={argument: marker}).partition(marker)
     return before, after
-
-
-@functools.lru_cache(maxsize=4096)
-def _token_claims(bearer: str) -> AccessClaims | None:
-    """A token's claims, or None if it is not a valid access token.
-
-    Checking the signature was the largest cost of a page after the query; a token's claims never
-    change, so each token is checked once. Expiry is checked on every use (`_now`).
-    """
-    try:
-        return access_token_claims(bearer)
-    except ApplicationError:
-        return None
-
-
-_now = time.time
 
 
 # --- the connection pool ----------------------------------------------------------------------
@@ -209,7 +130,7 @@ class HistoryFastPath:
 
     def __init__(self, app) -> None:
         self.app = app
-        self.enabled = settings.REST_HISTORY_FAST_PATH and connections["default"].vendor == "postgresql"
+        self.enabled = settings.REST_HISTORY_FAST_PATH
         prefix, suffix = _path_parts("chats-messages", "chat_id")
         self.route = re.compile(re.escape(prefix) + _UUID + re.escape(suffix))
         download_prefix, download_suffix = _path_parts("media-download", "attachment_id")
@@ -245,8 +166,8 @@ class HistoryFastPath:
         if request is None:
             return False
         bearer, query, secure = request
-        claims = _token_claims(bearer)
-        if claims is None or claims.expires_at <= _now():
+        claims = bearer_claims(bearer)
+        if claims is None:
             return False  # Django answers 401
         session_id = claims.session_id
         params = {"session": session_id, "user": claims.user_id, "chat": chat_id, **query, **self.paths}
@@ -258,8 +179,8 @@ class HistoryFastPath:
                 if last_used_at is None or not is_member:
                     return False  # Django answers 401 session_revoked / 404 not_found
                 now = datetime.now(UTC)
-                if now - last_used_at >= LAST_USED_WRITE_INTERVAL:  # as session_touch() does
-                    await connection.execute(_TOUCH_SQL, {"now": now, "session": session_id})
+                if touch_due(last_used_at, now):
+                    await connection.execute(TOUCH_SQL, {"now": now, "session": session_id})
         except (DatabaseError, PoolTimeout):
             logger.warning("History fast path failed; Django answers instead", exc_info=True)
             return False

@@ -1,0 +1,130 @@
+"""The JSON shapes of the chats app, built here only: REST bodies (chats.api.serializers describe
+them for OpenAPI and render them with these functions), stream and ephemeral event payloads
+(chats.events, the services), the send path and the history page's SQL (chats.history_fast)."""
+
+from typing import Any
+
+from accounts.models import User
+from accounts.payloads import user_payload
+from chats.models import Chat, ChatMember, Message, MessageAttachment
+from media.models import Attachment
+from media.payloads import ATTACHMENT_FIELDS, attachment_payload, avatar_payload
+from messenger.api.formats import iso_datetime
+from messenger.payload_fields import PayloadField, payload, payload_sql, sql_iso_datetime, sql_json, sql_json_id
+
+
+def _attachments(message: Message) -> list[dict]:
+    if message.deleted_at is not None:
+        return []
+    return [attachment_payload(link.attachment) for link in message.attachment_links.all()]
+
+
+_ATTACHMENTS_SQL = (
+    "CASE WHEN m.deleted_at IS NOT NULL THEN '[]' ELSE coalesce(("
+    f"SELECT '[' || string_agg({payload_sql(ATTACHMENT_FIELDS)}, ',' ORDER BY l.position, l.id) || ']'"
+    f" FROM {MessageAttachment._meta.db_table} l JOIN {Attachment._meta.db_table} a ON a.id = l.attachment_id"
+    " WHERE l.message_id = m.id), '[]') END"
+)
+
+# A message; deleted, it shows no text and no files. The SQL renders a row `m` of the message table
+# (chats.history_fast), the attachments with the URL parameters of media.payloads.ATTACHMENT_FIELDS.
+MESSAGE_FIELDS = (
+    PayloadField("id", lambda m: str(m.pk), sql_json_id("m.id")),
+    PayloadField("chat_id", lambda m: str(m.chat_id), sql_json_id("m.chat_id")),
+    PayloadField("seq", lambda m: m.seq, "m.seq::text"),
+    PayloadField("sender_id", lambda m: None if m.sender_id is None else str(m.sender_id), sql_json_id("m.sender_id")),
+    PayloadField("client_id", lambda m: m.client_id, sql_json("m.client_id")),
+    PayloadField(
+        "text",
+        lambda m: "" if m.deleted_at is not None else m.text,
+        "CASE WHEN m.deleted_at IS NULL THEN to_json(m.text)::text ELSE '\"\"' END",
+    ),
+    PayloadField(
+        "reply_to_id", lambda m: None if m.reply_to_id is None else str(m.reply_to_id), sql_json_id("m.reply_to_id")
+    ),
+    PayloadField("attachments", _attachments, _ATTACHMENTS_SQL),
+    PayloadField("created_at", lambda m: iso_datetime(m.created_at), sql_iso_datetime("m.created_at")),
+    PayloadField("edited_at", lambda m: iso_datetime(m.edited_at), sql_iso_datetime("m.edited_at")),
+    PayloadField("deleted", lambda m: m.deleted_at is not None, "(m.deleted_at IS NOT NULL)::text"),
+)
+
+MESSAGE_JSON_SQL = payload_sql(MESSAGE_FIELDS)
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """A message (its attachment links loaded, e.g. by chats.selectors.message_queryset)."""
+    return payload(MESSAGE_FIELDS, message)
+
+
+def message_deleted_payload(message: Message, *, by: User) -> dict[str, Any]:
+    return {"chat_id": str(message.chat_id), "message_id": str(message.pk), "seq": message.seq, "by": str(by.pk)}
+
+
+def chat_public_payload(chat: Chat) -> dict[str, Any]:
+    """What every member sees of a chat; the payload of chat:created / chat:updated."""
+    return {
+        "id": str(chat.pk),
+        "type": chat.type,
+        "title": chat.title,
+        "description": chat.description,
+        "avatar": avatar_payload(chat.avatar_id),
+        "created_at": iso_datetime(chat.created_at),
+        "updated_at": iso_datetime(chat.updated_at),
+        "last_seq": chat.last_seq,
+    }
+
+
+def chat_payload(chat: Chat, *, viewer_id) -> dict[str, Any]:
+    """A chat as one member sees it: `chat` annotated by chats.selectors.chat_list_for_user, with
+    its last message attached (chats_attach_last_messages)."""
+    last_message = getattr(chat, "last_message", None)
+    return {
+        **chat_public_payload(chat),
+        "last_activity_at": iso_datetime(chat.last_activity_at),
+        "role": chat.my_role,
+        "unread_count": chat.unread_count,
+        "last_read_seq": chat.my_last_read_seq,
+        "last_delivered_seq": chat.my_last_delivered_seq,
+        "member_count": chat.member_count,
+        "peer_id": chat.direct_peer_id(viewer_id),
+        "last_message": message_payload(last_message) if last_message else None,
+    }
+
+
+def chat_event_payload(chat: Chat, *, by: User) -> dict[str, Any]:
+    return {"chat": chat_public_payload(chat), "by": str(by.pk)}
+
+
+def chat_deleted_payload(chat: Chat, *, by: User) -> dict[str, Any]:
+    return {"chat_id": str(chat.pk), "by": str(by.pk)}
+
+
+def member_event_payload(member: ChatMember, *, by: User) -> dict[str, Any]:
+    """chat:member_added / chat:member_updated."""
+    return {
+        "chat_id": str(member.chat_id),
+        "member": {"user": user_payload(member.user), "role": member.role, "joined_at": iso_datetime(member.joined_at)},
+        "by": str(by.pk),
+    }
+
+
+def member_removed_payload(*, chat: Chat, user_id, by: User) -> dict[str, Any]:
+    return {"chat_id": str(chat.pk), "user_id": str(user_id), "by": str(by.pk)}
+
+
+def receipt_payload(member: ChatMember) -> dict[str, Any]:
+    """message:status, and the answer to a receipt."""
+    return {
+        "chat_id": str(member.chat_id),
+        "user_id": str(member.user_id),
+        "delivered_seq": member.last_delivered_seq,
+        "read_seq": member.last_read_seq,
+    }
+
+
+def typing_payload(*, chat_id, user_id) -> dict[str, str]:
+    return {"chat_id": str(chat_id), "user_id": str(user_id)}
+
+
+def presence_payload(*, user_id, online: bool, last_seen) -> dict[str, Any]:
+    return {"user_id": str(user_id), "status": "online" if online else "offline", "last_seen": iso_datetime(last_seen)}
