@@ -71,7 +71,17 @@ class ChatMember(models.Model):
 
 
 class Message(models.Model):
-    """A message; `seq` is its gap-free position in the chat."""
+    """A message; `seq` is its gap-free position in the chat.
+
+    Most are a user's text and files (`kind` text). The server also records events in the timeline
+    as messages, with a seq like any other: `kind` system (membership changes and the like) and
+    call (a call that ended), whose structured `system` payload (`system_json`) clients render.
+    """
+
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        SYSTEM = "system"
+        CALL = "call"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # The foreign keys of the hot tables (messages, stream events) have no index of their own:
@@ -84,7 +94,12 @@ class Message(models.Model):
     )
     # The sender's idempotency key: a repeated (sender, client_id) returns the original message.
     client_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT, db_default=Kind.TEXT)
     text = models.TextField(blank=True)
+    # For kind system and call: what happened, e.g. {"event": "member_added", "actor_id": ..., ...},
+    # as the JSON text the payloads show (chats.payloads), so that rendering it in SQL (the history
+    # page) gives the same bytes as rendering it in Python.
+    system_json = models.TextField(null=True, blank=True)
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     attachments = models.ManyToManyField(
         "media.Attachment", blank=True, related_name="messages", through="MessageAttachment"

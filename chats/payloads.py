@@ -2,6 +2,7 @@
 them for OpenAPI and render them with these functions), stream and ephemeral event payloads
 (chats.events, the services), the send path and the history page's SQL (chats.history_fast)."""
 
+import json
 from typing import Any
 
 from accounts.models import User
@@ -34,10 +35,14 @@ MESSAGE_FIELDS = (
     PayloadField("seq", lambda m: m.seq, "m.seq::text"),
     PayloadField("sender_id", lambda m: None if m.sender_id is None else str(m.sender_id), sql_json_id("m.sender_id")),
     PayloadField("client_id", lambda m: m.client_id, sql_json("m.client_id")),
+    PayloadField("kind", lambda m: m.kind, sql_json("m.kind")),
     PayloadField(
         "text",
         lambda m: "" if m.deleted_at is not None else m.text,
         "CASE WHEN m.deleted_at IS NULL THEN to_json(m.text)::text ELSE '\"\"' END",
+    ),
+    PayloadField(
+        "system", lambda m: json.loads(m.system_json) if m.system_json else None, "coalesce(m.system_json, 'null')"
     ),
     PayloadField(
         "reply_to_id", lambda m: None if m.reply_to_id is None else str(m.reply_to_id), sql_json_id("m.reply_to_id")
@@ -49,6 +54,11 @@ MESSAGE_FIELDS = (
 )
 
 MESSAGE_JSON_SQL = payload_sql(MESSAGE_FIELDS)
+
+
+def system_json(system: dict[str, Any]) -> str:
+    """A system or call message's payload as stored: the text DRF's renderer gives for it."""
+    return json.dumps(system, separators=(",", ":"), ensure_ascii=False)
 
 
 def message_payload(message: Message) -> dict[str, Any]:

@@ -55,6 +55,8 @@ class MessageToSend(NamedTuple):
     payload: dict[str, Any]  # the message's JSON without its seq, which the function adds
     origin: str  # the sending socket's name ("" from REST)
     attachment_ids: Sequence[uuid.UUID]  # the sender's uploads, in order
+    kind: str = "text"  # Message.Kind; system and call are recorded by the server (message_record)
+    system_json: str | None = None  # what a system or call message records (chats.payloads.system_json)
 
 
 def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[Any]:
@@ -76,6 +78,8 @@ def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[
             message.payload,
             message.origin,
             [str(attachment_id) for attachment_id in message.attachment_ids],
+            message.kind,
+            message.system_json,
         ]
         for message in messages
     ]
@@ -91,11 +95,15 @@ async def message_store(message: MessageToSend) -> tuple:
     if runtime is not None:
         return await runtime.get(MessageSendBatcher).send(message)
     # The calling sync thread (a REST request, a command, a test), in its transaction.
-    return await sync_to_async(_store_alone)(message)
+    return await sync_to_async(message_store_in_transaction)(message)
 
 
-def _store_alone(message: MessageToSend) -> tuple:
-    """Every process's tail reads it: the NOTIFY's tag is empty."""
+def message_store_in_transaction(message: MessageToSend) -> tuple:
+    """message_store on Django's connection, in the caller's transaction (which it joins, a savepoint).
+
+    Every process's tail reads what it stores: the NOTIFY's tag is empty. Like every stream write,
+    it takes the stream-order lock: call it last in the transaction.
+    """
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(BATCH_SQL, batch_params([message], notify_tag=""))

@@ -283,7 +283,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    # Stable component names: a second "kind" enum must not rename the first.
+    "ENUM_NAME_OVERRIDES": {"KindEnum": "media.models.Attachment.Kind", "MessageKindEnum": "chats.models.Message.Kind"},
 }
 
 # --- Security headers --------------------------------------------------------------------------

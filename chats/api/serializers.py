@@ -16,6 +16,9 @@ class MessageSerializer(serializers.ModelSerializer):
     sender_id = serializers.CharField(read_only=True, allow_null=True)
     reply_to_id = serializers.CharField(read_only=True, allow_null=True)
     text = serializers.SerializerMethodField()
+    system = serializers.SerializerMethodField(
+        help_text="For kind system and call: what happened, e.g. {event, actor_id, ...}; null for text."
+    )
     attachments = serializers.SerializerMethodField()
     deleted = serializers.SerializerMethodField()
 
@@ -27,7 +30,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "seq",
             "sender_id",
             "client_id",
+            "kind",
             "text",
+            "system",
             "reply_to_id",
             "attachments",
             "created_at",
@@ -42,6 +47,10 @@ class MessageSerializer(serializers.ModelSerializer):
     # The getters document the fields' types for OpenAPI; message_payload renders them.
     def get_text(self, message: Message) -> str:
         return message_payload(message)["text"]
+
+    @extend_schema_field({"type": "object", "additionalProperties": True, "nullable": True})
+    def get_system(self, message: Message) -> dict | None:
+        return message_payload(message)["system"]
 
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, message: Message) -> list:

@@ -2,7 +2,7 @@
 
 from chats.services.chats import chat_create, chat_delete, chat_direct_get_or_create, chat_update
 from chats.services.members import chat_member_add, chat_member_remove, chat_member_update
-from chats.services.messages import MessageSent, message_delete, message_edit, message_send
+from chats.services.messages import MessageSent, message_delete, message_edit, message_record, message_send
 from chats.services.presence import presence_connect, presence_disconnect
 from chats.services.receipts import receipt_update
 from chats.services.typing import typing_set
@@ -18,6 +18,7 @@ __all__ = [
     "chat_update",
     "message_delete",
     "message_edit",
+    "message_record",
     "message_send",
     "presence_connect",
     "presence_disconnect",

@@ -13,9 +13,9 @@ from accounts.models import User
 from chats import errors
 from chats.events import stream_event_record
 from chats.models import Chat, ChatMember, Message, MessageAttachment
-from chats.payloads import message_deleted_payload, message_payload
+from chats.payloads import message_deleted_payload, message_payload, system_json
 from chats.selectors import message_queryset
-from chats.send_batch import MessageToSend, message_store
+from chats.send_batch import MessageToSend, message_store, message_store_in_transaction
 from chats.services.rules import require_role
 from media import errors as media_errors
 from media.selectors import attachment_list_for_message
@@ -94,6 +94,47 @@ async def message_send(
     if status == "duplicate":
         return MessageSent(await database(_stored_payload)(message_id=message_id), True)
     raise _send_error(status, attachment_ids=to_send.attachment_ids)
+
+
+def message_record(*, chat: Chat, actor: User | None, kind: str, system: dict[str, Any]) -> dict[str, Any]:
+    """Record an event in a chat's timeline as a message of `kind` system or call; returns its payload.
+
+    Runs in the caller's transaction, as its last write (it appends to the stream): the caller has
+    checked the rules of what it records. The message has a seq like any other and is published
+    as message:new.
+    """
+    if kind == Message.Kind.TEXT:
+        raise ValueError("message_record records system and call messages; users send text")
+    draft = Message(
+        id=uuid.uuid4(),
+        chat_id=chat.pk,
+        sender=actor,
+        client_id=f"{kind}:{uuid.uuid4().hex}",
+        kind=kind,
+        system_json=system_json(system),
+        created_at=timezone.now(),
+    )
+    draft._prefetched_objects_cache = {"attachment_links": []}
+    payload = message_payload(draft)
+    to_send = MessageToSend(
+        draft.pk,
+        chat.pk,
+        None if actor is None else actor.pk,
+        draft.client_id,
+        "",
+        None,
+        draft.created_at,
+        {key: value for key, value in payload.items() if key != "seq"},
+        "",
+        [],
+        kind=kind,
+        system_json=draft.system_json,
+    )
+    status, seq, _, _ = message_store_in_transaction(to_send)
+    if status != "ok":
+        raise _send_error(status, attachment_ids=[])
+    payload["seq"] = seq
+    return payload
 
 
 def _send_error(status: str, *, attachment_ids: Sequence[uuid.UUID]) -> ApplicationError:

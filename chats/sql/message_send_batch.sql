@@ -8,7 +8,9 @@
 -- Returns one row per message, in the order given: status 'ok' (stored: seq, event id, message id),
 -- 'duplicate' (the sender's client_id was used before in this chat: the stored message's id) or the
 -- error code that Python raises for it: not_found, client_id_reused, forbidden, blocked,
--- invalid_reply, attachment_not_found.
+-- invalid_reply, attachment_not_found. The checks are a user's send's (kind text); what the server
+-- records in the timeline (kind system or call: chats.services.messages.message_record) only needs
+-- its chat to exist.
 --
 -- Lock order: chat rows in chat id order (each message's attachments, in pk order, just before its
 -- chat), then the stream-order lock, so concurrent batches (and the other writers, one chat per
@@ -22,7 +24,7 @@ CREATE OR REPLACE FUNCTION chats_message_send_batch(
 LANGUAGE plpgsql AS $$
 DECLARE
     -- p_messages: [[id, chat_id, sender_id, client_id, text, reply_to, created_at, payload, origin,
-    --               attachment_ids], ...]
+    --               attachment_ids, kind, system_json], ...]
     m_ids uuid[];
     m_chat_ids uuid[];
     m_sender_ids uuid[];
@@ -33,6 +35,8 @@ DECLARE
     m_payloads jsonb[];
     m_origins varchar[];
     m_attachments jsonb[];
+    m_kinds varchar[];
+    m_systems text[];
     v_attachment_ids uuid[];
     v_found integer;
     n integer := jsonb_array_length(p_messages);
@@ -53,74 +57,84 @@ BEGIN
     SELECT array_agg((e->>0)::uuid ORDER BY o), array_agg((e->>1)::uuid ORDER BY o),
            array_agg((e->>2)::uuid ORDER BY o), array_agg(e->>3 ORDER BY o), array_agg(e->>4 ORDER BY o),
            array_agg((e->>5)::uuid ORDER BY o), array_agg((e->>6)::timestamptz ORDER BY o),
-           array_agg(e->7 ORDER BY o), array_agg(e->>8 ORDER BY o), array_agg(coalesce(e->9, '[]') ORDER BY o)
+           array_agg(e->7 ORDER BY o), array_agg(e->>8 ORDER BY o), array_agg(coalesce(e->9, '[]') ORDER BY o),
+           array_agg(coalesce(e->>10, 'text') ORDER BY o), array_agg(e->>11 ORDER BY o)
       INTO m_ids, m_chat_ids, m_sender_ids, m_client_ids, m_texts, m_reply_tos, m_created_ats, m_payloads,
-           m_origins, m_attachments
+           m_origins, m_attachments, m_kinds, m_systems
       FROM jsonb_array_elements(p_messages) WITH ORDINALITY AS x(e, o);
 
     -- Checks, seqs and message rows, in chat id order (then as given): one lock order for all.
     FOR i IN
         SELECT u.ord FROM unnest(m_chat_ids) WITH ORDINALITY AS u(chat_id, ord) ORDER BY u.chat_id, u.ord
     LOOP
-        SELECT c.type, m.role, c.direct_key INTO v_type, v_role, v_direct_key
-          FROM chats_chatmember m JOIN chats_chat c ON c.id = m.chat_id
-         WHERE m.chat_id = m_chat_ids[i] AND m.user_id = m_sender_ids[i] AND c.deleted_at IS NULL;
-        IF NOT FOUND THEN
-            v_status[i] := 'not_found';
-            CONTINUE;
-        END IF;
-
-        -- Also finds a message stored earlier in this batch (a retry sent before its ack).
-        SELECT m.id, m.chat_id INTO v_existing, v_existing_chat
-          FROM chats_message m WHERE m.sender_id = m_sender_ids[i] AND m.client_id = m_client_ids[i];
-        IF FOUND THEN
-            IF v_existing_chat <> m_chat_ids[i] THEN
-                v_status[i] := 'client_id_reused';
-            ELSE
-                v_status[i] := 'duplicate';
-                v_message[i] := v_existing;
+        -- What the server records in the timeline (kind system or call) was allowed by the service
+        -- that records it, inside its own transaction: only the chat has to exist.
+        IF m_kinds[i] <> 'text' THEN
+            IF NOT EXISTS (SELECT 1 FROM chats_chat c WHERE c.id = m_chat_ids[i] AND c.deleted_at IS NULL) THEN
+                v_status[i] := 'not_found';
+                CONTINUE;
             END IF;
-            CONTINUE;
-        END IF;
+        ELSE
+            SELECT c.type, m.role, c.direct_key INTO v_type, v_role, v_direct_key
+              FROM chats_chatmember m JOIN chats_chat c ON c.id = m.chat_id
+             WHERE m.chat_id = m_chat_ids[i] AND m.user_id = m_sender_ids[i] AND c.deleted_at IS NULL;
+            IF NOT FOUND THEN
+                v_status[i] := 'not_found';
+                CONTINUE;
+            END IF;
 
-        IF v_type = 'channel' AND v_role = 'member' THEN
-            v_status[i] := 'forbidden';
-            CONTINUE;
-        END IF;
+            -- Also finds a message stored earlier in this batch (a retry sent before its ack).
+            SELECT m.id, m.chat_id INTO v_existing, v_existing_chat
+              FROM chats_message m WHERE m.sender_id = m_sender_ids[i] AND m.client_id = m_client_ids[i];
+            IF FOUND THEN
+                IF v_existing_chat <> m_chat_ids[i] THEN
+                    v_status[i] := 'client_id_reused';
+                ELSE
+                    v_status[i] := 'duplicate';
+                    v_message[i] := v_existing;
+                END IF;
+                CONTINUE;
+            END IF;
 
-        IF v_type = 'direct' AND v_direct_key IS NOT NULL THEN
-            v_peer := CASE WHEN split_part(v_direct_key, ':', 1)::uuid = m_sender_ids[i]
-                           THEN split_part(v_direct_key, ':', 2)::uuid
-                           ELSE split_part(v_direct_key, ':', 1)::uuid END;
-            IF EXISTS (
-                SELECT 1 FROM accounts_block b
-                 WHERE (b.blocker_id = m_sender_ids[i] AND b.blocked_id = v_peer)
-                    OR (b.blocker_id = v_peer AND b.blocked_id = m_sender_ids[i])
+            IF v_type = 'channel' AND v_role = 'member' THEN
+                v_status[i] := 'forbidden';
+                CONTINUE;
+            END IF;
+
+            IF v_type = 'direct' AND v_direct_key IS NOT NULL THEN
+                v_peer := CASE WHEN split_part(v_direct_key, ':', 1)::uuid = m_sender_ids[i]
+                               THEN split_part(v_direct_key, ':', 2)::uuid
+                               ELSE split_part(v_direct_key, ':', 1)::uuid END;
+                IF EXISTS (
+                    SELECT 1 FROM accounts_block b
+                     WHERE (b.blocker_id = m_sender_ids[i] AND b.blocked_id = v_peer)
+                        OR (b.blocker_id = v_peer AND b.blocked_id = m_sender_ids[i])
+                ) THEN
+                    v_status[i] := 'blocked';
+                    CONTINUE;
+                END IF;
+            END IF;
+
+            IF m_reply_tos[i] IS NOT NULL AND NOT EXISTS (
+                SELECT 1 FROM chats_message m WHERE m.id = m_reply_tos[i] AND m.chat_id = m_chat_ids[i]
             ) THEN
-                v_status[i] := 'blocked';
+                v_status[i] := 'invalid_reply';
                 CONTINUE;
             END IF;
-        END IF;
 
-        IF m_reply_tos[i] IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM chats_message m WHERE m.id = m_reply_tos[i] AND m.chat_id = m_chat_ids[i]
-        ) THEN
-            v_status[i] := 'invalid_reply';
-            CONTINUE;
-        END IF;
-
-        -- The sender's own uploads (Python read them to build the payload; checked again here, under
-        -- a lock taken in pk order as media_cleanup takes it, so none is deleted before commit).
-        IF jsonb_array_length(m_attachments[i]) > 0 THEN
-            v_attachment_ids := ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(m_attachments[i]) AS x);
-            SELECT count(*) INTO v_found FROM (
-                SELECT 1 FROM media_attachment a
-                 WHERE a.id = ANY (v_attachment_ids) AND a.uploader_id = m_sender_ids[i]
-                 ORDER BY a.id FOR NO KEY UPDATE
-            ) AS locked;
-            IF v_found <> cardinality(v_attachment_ids) THEN
-                v_status[i] := 'attachment_not_found';
-                CONTINUE;
+            -- The sender's own uploads (Python read them to build the payload; checked again here, under
+            -- a lock taken in pk order as media_cleanup takes it, so none is deleted before commit).
+            IF jsonb_array_length(m_attachments[i]) > 0 THEN
+                v_attachment_ids := ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(m_attachments[i]) AS x);
+                SELECT count(*) INTO v_found FROM (
+                    SELECT 1 FROM media_attachment a
+                     WHERE a.id = ANY (v_attachment_ids) AND a.uploader_id = m_sender_ids[i]
+                     ORDER BY a.id FOR NO KEY UPDATE
+                ) AS locked;
+                IF v_found <> cardinality(v_attachment_ids) THEN
+                    v_status[i] := 'attachment_not_found';
+                    CONTINUE;
+                END IF;
             END IF;
         END IF;
 
@@ -131,9 +145,9 @@ BEGIN
 
         -- A concurrent send with the same client_id raises unique_violation here and the whole
         -- batch rolls back (no gap in the seqs); the caller then sends each message alone.
-        INSERT INTO chats_message (id, chat_id, seq, sender_id, client_id, text, reply_to_id, created_at)
-        VALUES (m_ids[i], m_chat_ids[i], v_next_seq, m_sender_ids[i], m_client_ids[i], m_texts[i],
-                m_reply_tos[i], m_created_ats[i]);
+        INSERT INTO chats_message (id, chat_id, seq, sender_id, client_id, kind, text, system_json, reply_to_id, created_at)
+        VALUES (m_ids[i], m_chat_ids[i], v_next_seq, m_sender_ids[i], m_client_ids[i], m_kinds[i], m_texts[i],
+                m_systems[i], m_reply_tos[i], m_created_ats[i]);
         IF jsonb_array_length(m_attachments[i]) > 0 THEN
             INSERT INTO chats_messageattachment (message_id, attachment_id, position)
             SELECT m_ids[i], x.id::uuid, x.ord - 1

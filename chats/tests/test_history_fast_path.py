@@ -14,6 +14,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
+from django.db import transaction
 from psycopg_pool import PoolTimeout
 
 from accounts import session_check
@@ -133,6 +134,13 @@ def _varied_chat(alice, bob) -> Chat:
     first = send(alice, chat, 'quotes " and \\ backslash, newline\n, tab\t, \x01, emoji 🎉, \u2028 and \u2029')
     send(bob, chat, "ümlaut and 日本語")
     send(bob, chat, "a reply", reply_to=first.pk)
+    with transaction.atomic():  # a recorded event, whose payload is JSON text in the row
+        services.message_record(
+            chat=chat,
+            actor=alice,
+            kind="call",
+            system={"event": "call", "reason": "missed", "ünïcode": "日本", "n": 1.5},
+        )
     with_files = send(alice, chat, "with files")
     _attach(with_files, 0, kind=Attachment.Kind.IMAGE, width=40, height=30, thumbnail_key="thumbs/x.webp")
     _attach(with_files, 1, kind=Attachment.Kind.AUDIO, duration_seconds=12.0)

@@ -46,7 +46,6 @@ class RuntimeDouble:
         self.tail = RecordingTail()
 
 
-
 class RecordingBatcher(MessageSendBatcher):
     """Records the size of every call of the database function."""
 

@@ -13,7 +13,7 @@ import uuid
 import psycopg
 import pytest
 from asgiref.sync import async_to_sync
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import Block
 from accounts.tests.factories import UserFactory
@@ -281,3 +281,38 @@ def test_a_plain_member_deletes_only_their_own(alice, bob, carol):
     with pytest.raises(ApplicationError) as refused:
         services.message_delete(user=carol, chat=chat, message=message)
     assert refused.value.code == "forbidden"
+
+
+# --- what the server records in the timeline -------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_recorded_event_is_a_message_with_the_next_seq(alice, bob):
+    chat = group_chat(alice, [bob])
+    send(alice, chat, "before")
+    before = stream_position()
+    with transaction.atomic():
+        recorded = services.message_record(
+            chat=chat, actor=alice, kind="system", system={"event": "title_changed", "actor_id": str(alice.pk)}
+        )
+    assert (recorded["kind"], recorded["seq"], recorded["text"]) == ("system", 2, "")
+    assert recorded["system"] == {"event": "title_changed", "actor_id": str(alice.pk)}
+    assert recorded == message_payload(message_queryset().get(pk=recorded["id"]))
+    (frame,) = emitted(before)
+    assert frame["type"] == "message:new" and frame["data"] == recorded
+
+
+@pytest.mark.django_db
+def test_an_event_is_recorded_even_when_its_actor_is_no_longer_a_member(alice, bob):
+    chat = group_chat(alice, [bob])
+    ChatMember.objects.filter(chat=chat, user=bob).delete()  # bob left; the record says so
+    with transaction.atomic():
+        recorded = services.message_record(chat=chat, actor=bob, kind="system", system={"event": "member_left"})
+    assert recorded["sender_id"] == str(bob.pk)
+
+
+@pytest.mark.django_db
+def test_users_send_text_and_only_the_server_records(alice, bob):
+    chat = direct_chat(alice, bob)
+    with pytest.raises(ValueError, match="users send text"):
+        services.message_record(chat=chat, actor=alice, kind="text", system={})
