@@ -36,6 +36,11 @@ if IS_PRODUCTION:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 # Origins allowed to call the REST API from a browser (CORS) and to open the WebSocket.
 ALLOWED_ORIGINS = env_list("DJANGO_ALLOWED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
+# Outside production a WebSocket handshake from the server's own origin (the page's scheme, host
+# and port equal to the handshake's Host, which must be in ALLOWED_HOSTS) is accepted too, so the
+# web client works on any HOST/PORT without configuration. Production accepts only the list.
+# Same-origin REST calls need no CORS, and Django's CSRF check accepts the request's own origin.
+ALLOW_OWN_ORIGIN = not IS_PRODUCTION
 CSRF_TRUSTED_ORIGINS = ALLOWED_ORIGINS
 CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/api/.*$"
