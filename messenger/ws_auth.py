@@ -78,7 +78,8 @@ class BrowserOriginValidator(OriginValidator):
             return f"Origin {origin!r} is not in DJANGO_ALLOWED_ORIGINS"
         if self.is_own_origin(scope, parsed):
             return None
-        return f"Origin {origin!r} is neither in DJANGO_ALLOWED_ORIGINS nor this server's own (Host {_header(scope, b'host')!r})"
+        host = _header(scope, b"host")
+        return f"Origin {origin!r} is neither in DJANGO_ALLOWED_ORIGINS nor this server's own (Host {host!r})"
 
     def is_own_origin(self, scope, origin: ParseResult) -> bool:
         """True if the page that opens the socket was served by this server, under an allowed host.
