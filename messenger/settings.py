@@ -206,12 +206,27 @@ if S3_BUCKET:
             "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
         },
     }
+    # Presigned URLs are for clients, so they are signed for the endpoint clients reach
+    # (S3_PUBLIC_ENDPOINT_URL, e.g. the bucket served through the app's own host), while the app
+    # itself stores and deletes objects over S3_ENDPOINT_URL (e.g. http://minio:9000 inside a
+    # private network). A signature covers the host, so the URL cannot be rewritten afterwards.
+    # This storage only signs URLs (media/storage.py); it never reads or writes an object.
+    _signed_urls_storage = {
+        **_default_storage,
+        "OPTIONS": {
+            **_default_storage["OPTIONS"],
+            "endpoint_url": env_str("S3_PUBLIC_ENDPOINT_URL", "") or _default_storage["OPTIONS"]["endpoint_url"],
+        },
+    }
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _signed_urls_storage = None
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if _signed_urls_storage:
+    STORAGES["signed_urls"] = _signed_urls_storage
 
 # --- Accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
