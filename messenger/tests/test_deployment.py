@@ -127,6 +127,7 @@ class TestHealthChecks:
         (url,) = re.findall(r"http://[^'\"]+", " ".join(test))
         parts = urlsplit(url)
         assert resolve(parts.path).url_name in {"healthz", "readyz"}
+        assert parts.hostname in environment("app")["DJANGO_ALLOWED_HOSTS"].split(",")  # else 400
         assert client.get(parts.path).status_code == 200
         cmd = dockerfile_cmd()
         assert cmd[cmd.index("-p") + 1] == str(parts.port)
@@ -209,3 +210,57 @@ def test_the_deployment_guide_covers_the_production_steps():
     for topic in ("TLS", "Secrets", "Migrations", "Scaling", "Backups", "Upgrades"):
         assert re.search(rf"^## .*{topic}", guide, re.MULTILINE), topic
     assert "pg_dump" in guide and "mc mirror" in guide
+
+
+class TestProductionOverride:
+    """docs/deploy.md's docker-compose.override.yml, merged the way Compose merges it, still holds together."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!reset", lambda loader, node: None)  # Compose: drop the base file's value
+
+    @classmethod
+    def merged_environment(cls, name: str) -> dict[str, str]:
+        guide = (ROOT / "docs" / "deploy.md").read_text()
+        (block,) = re.findall(r"```yaml\n(.*?)```", guide, re.DOTALL)
+        # Placeholders become values of production strength; equal placeholders stay equal.
+        block = re.sub(r"<([^>]+)>", lambda match: "x" * 40 + re.sub(r"\W", "", match[1]) * 3, block)
+        override = yaml.load(block, Loader=cls.Loader)["services"]  # noqa: S506 - SafeLoader subclass
+        merged = {**environment(name), **(override.get(name, {}).get("environment") or {})}
+        return {key: str(value) for key, value in merged.items()}
+
+    def test_the_production_environment_loads(self, monkeypatch):
+        app = settings_for(self.merged_environment("app"), monkeypatch)
+        assert app["IS_PRODUCTION"] and app["SECURE_SSL_REDIRECT"]
+        assert app["REST_FRAMEWORK"]["NUM_PROXIES"] == 2
+        assert self.merged_environment("migrate") == {**self.merged_environment("app"), "DEMO_DATA": "false"}
+
+    def test_the_health_check_host_is_still_allowed(self):
+        (url,) = re.findall(r"http://[^'\"]+", " ".join(service("app")["healthcheck"]["test"]))
+        assert urlsplit(url).hostname in self.merged_environment("app")["DJANGO_ALLOWED_HOSTS"].split(",")
+
+    def test_urls_are_signed_for_the_public_https_origin(self):
+        app = self.merged_environment("app")
+        public = urlsplit(app["S3_PUBLIC_ENDPOINT_URL"])
+        assert public.scheme == "https"
+        assert f"https://{public.netloc}" in app["DJANGO_ALLOWED_ORIGINS"].split(",")
+        assert public.hostname in app["DJANGO_ALLOWED_HOSTS"].split(",")
+
+    def test_secrets_agree_across_services(self):
+        app = self.merged_environment("app")
+        database = urlsplit(app["DATABASE_URL"])
+        assert database.password == self.merged_environment("postgres")["POSTGRES_PASSWORD"]
+        minio = self.merged_environment("minio")
+        assert minio == self.merged_environment("minio-setup")
+        assert (app["S3_ACCESS_KEY_ID"], app["S3_SECRET_ACCESS_KEY"]) == (
+            minio["MINIO_ROOT_USER"],
+            minio["MINIO_ROOT_PASSWORD"],
+        )
+        # None of the trial's published secrets is left.
+        secrets = {"app": ("DJANGO_SECRET_KEY", "S3_SECRET_ACCESS_KEY"), "postgres": ("POSTGRES_PASSWORD",)}
+        secrets |= {"minio": ("MINIO_ROOT_PASSWORD",)}
+        for name, keys in secrets.items():
+            for key in keys:
+                assert self.merged_environment(name)[key] != environment(name)[key], (name, key)
+        assert database.password != urlsplit(environment("app")["DATABASE_URL"]).password
