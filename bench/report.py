@@ -20,6 +20,8 @@ LABELS = {
     "product_1p": "product, 1 daphne process",
     "product_2p": "product, 2 daphne processes",
 }
+# Profiled frames in the project's own files are shown relative to the checkout.
+REPO = Path(__file__).resolve().parent.parent
 README_START = "<!-- bench-results:start -->"
 README_END = "<!-- bench-results:end -->"
 
@@ -102,7 +104,7 @@ def _parse_frame(frame: str) -> tuple[str, str]:
 
 
 def _short(path: str) -> str:
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    for marker in ("site-packages/", "/lib/python3.11/", f"{REPO}/"):
         if marker in path:
             return path.split(marker, 1)[1]
     return path

@@ -10,12 +10,14 @@ from typing import IO
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import Storage, default_storage, storages
 from storages.backends.s3 import S3Storage
 
 from media.filenames import content_disposition
 
 logger = logging.getLogger(__name__)
+# The STORAGES alias that signs download URLs for the endpoint clients reach (see settings).
+SIGNED_URLS = "signed_urls"
 
 
 class _TypedFile(File):
@@ -58,13 +60,19 @@ def storage_uses_presigned_urls() -> bool:
     return isinstance(default_storage, S3Storage)
 
 
+def _url_signer() -> Storage:
+    """The storage that signs client URLs: `signed_urls` (the public S3 endpoint) if configured."""
+    return storages[SIGNED_URLS] if SIGNED_URLS in settings.STORAGES else default_storage
+
+
 def storage_presigned_url(*, key: str, filename: str, content_type: str) -> str:
     """A short-lived GET URL whose response headers S3 sets from the (signed) query string.
 
     The bucket serves what the signature says, not what the object claims, so an upload is never
-    rendered inline from the bucket's origin either.
+    rendered inline from the bucket's origin either. The URL names S3_PUBLIC_ENDPOINT_URL when
+    that is set: the endpoint the app stores objects through may be unreachable for clients.
     """
-    return default_storage.url(
+    return _url_signer().url(
         key,
         parameters={
             "ResponseContentDisposition": content_disposition(filename),

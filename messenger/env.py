@@ -1,10 +1,15 @@
-"""Typed readers for environment variables, used by settings only."""
+"""Typed readers for environment variables, used by settings only.
+
+An empty value means "not set" for every reader, so a `.env` line such as `DJANGO_SECRET_KEY=`
+(as in `.env.example`) keeps the default instead of setting an empty string.
+"""
 
 import os
 
 
 def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
 
 
 def env_int(name: str, default: int) -> int:

@@ -36,6 +36,11 @@ if IS_PRODUCTION:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 # Origins allowed to call the REST API from a browser (CORS) and to open the WebSocket.
 ALLOWED_ORIGINS = env_list("DJANGO_ALLOWED_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"])
+# Outside production a WebSocket handshake from the server's own origin (the page's scheme, host
+# and port equal to the handshake's Host, which must be in ALLOWED_HOSTS) is accepted too, so the
+# web client works on any HOST/PORT without configuration. Production accepts only the list.
+# Same-origin REST calls need no CORS, and Django's CSRF check accepts the request's own origin.
+ALLOW_OWN_ORIGIN = not IS_PRODUCTION
 CSRF_TRUSTED_ORIGINS = ALLOWED_ORIGINS
 CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -197,12 +202,27 @@ if S3_BUCKET:
             "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
         },
     }
+    # Presigned URLs are for clients, so they are signed for the endpoint clients reach
+    # (S3_PUBLIC_ENDPOINT_URL, e.g. the bucket served through the app's own host), while the app
+    # itself stores and deletes objects over S3_ENDPOINT_URL (e.g. http://minio:9000 inside a
+    # private network). A signature covers the host, so the URL cannot be rewritten afterwards.
+    # This storage only signs URLs (media/storage.py); it never reads or writes an object.
+    _signed_urls_storage = {
+        **_default_storage,
+        "OPTIONS": {
+            **_default_storage["OPTIONS"],
+            "endpoint_url": env_str("S3_PUBLIC_ENDPOINT_URL", "") or _default_storage["OPTIONS"]["endpoint_url"],
+        },
+    }
 else:
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    _signed_urls_storage = None
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+if _signed_urls_storage:
+    STORAGES["signed_urls"] = _signed_urls_storage
 
 # --- Accounts and authentication ---------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -24,7 +24,7 @@ def local_storage(settings, tmp_path):
     """Every media test writes to its own directory, never to var/media or a configured bucket."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
-        **settings.STORAGES,
+        "staticfiles": settings.STORAGES["staticfiles"],
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     }
     return settings.MEDIA_ROOT
@@ -87,27 +87,33 @@ def s3_bucket(s3_client) -> str:
 
 @pytest.fixture
 def s3_storage(settings, s3_endpoint, s3_bucket, local_storage) -> str:
-    """The default storage as production configures it, pointed at the moto bucket."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": s3_bucket,
-                "endpoint_url": s3_endpoint,
-                "region_name": S3_REGION,
-                "access_key": S3_ACCESS_KEY,
-                "secret_key": S3_SECRET_KEY,
-                "default_acl": "private",
-                "querystring_auth": True,
-                "querystring_expire": settings.S3_URL_EXPIRE_SECONDS,
-                "file_overwrite": False,
-                "addressing_style": "path",
-                "signature_version": "s3v4",
-            },
+    """The default storage as production configures it, pointed at the moto bucket.
+
+    No `signed_urls` storage: download URLs are signed by the default storage, for the endpoint
+    it uses itself (settings without S3_PUBLIC_ENDPOINT_URL).
+    """
+    settings.STORAGES = {**settings.STORAGES, "default": s3_storage_settings(s3_bucket, endpoint_url=s3_endpoint)}
+    return s3_bucket
+
+
+def s3_storage_settings(bucket: str, *, endpoint_url: str) -> dict:
+    """A STORAGES entry for the moto bucket over `endpoint_url`, with production's options."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url,
+            "region_name": S3_REGION,
+            "access_key": S3_ACCESS_KEY,
+            "secret_key": S3_SECRET_KEY,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+            "addressing_style": "path",
+            "signature_version": "s3v4",
         },
     }
-    return s3_bucket
 
 
 def share_in_chat(attachment, *, sender, members) -> Message:

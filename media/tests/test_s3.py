@@ -20,9 +20,11 @@ from accounts.tests.factories import UserFactory
 from conftest import auth_client_for
 from media.models import Attachment
 from media.services import attachment_cleanup_unattached
+from media.storage import SIGNED_URLS
 from media.tests import samples
-from media.tests.conftest import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY
+from media.tests.conftest import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, s3_storage_settings
 from media.tests.test_api_upload import upload
+from messenger.tests.environment import settings_for
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +145,46 @@ class TestS3Cleanup:
         assert deleted == 1
         remaining = {item["Key"] for item in s3_client.list_objects_v2(Bucket=s3_storage).get("Contents", [])}
         assert not keys & remaining
+
+
+class TestPublicEndpoint:
+    """Download URLs are signed for S3_PUBLIC_ENDPOINT_URL; objects still go over S3_ENDPOINT_URL."""
+
+    def test_settings_sign_for_the_public_endpoint_and_store_over_the_internal_one(self, monkeypatch):
+        env = {"S3_BUCKET": "messenger", "S3_ENDPOINT_URL": "http://minio:9000"}
+        public = settings_for({**env, "S3_PUBLIC_ENDPOINT_URL": "https://chat.example.com"}, monkeypatch)
+        assert public["STORAGES"]["default"]["OPTIONS"]["endpoint_url"] == "http://minio:9000"
+        signer = public["STORAGES"][SIGNED_URLS]
+        assert signer["OPTIONS"] == {
+            **public["STORAGES"]["default"]["OPTIONS"],
+            "endpoint_url": "https://chat.example.com",
+        }
+        # Without a public endpoint, URLs name the one the app uses (AWS S3, or a reachable MinIO).
+        internal = settings_for(env, monkeypatch)["STORAGES"]
+        assert internal[SIGNED_URLS]["OPTIONS"]["endpoint_url"] == "http://minio:9000"
+        # Local files: no bucket, nothing to sign.
+        assert SIGNED_URLS not in settings_for({}, monkeypatch)["STORAGES"]
+
+    def test_download_redirect_names_the_public_host_and_is_valid_there(
+        self, settings, uploaded_photo, auth_client, s3_client, s3_storage, s3_endpoint
+    ):
+        # The same moto server under another name: what the client reaches, not what the app uses.
+        public = s3_endpoint.replace("127.0.0.1", "localhost")
+        settings.STORAGES = {**settings.STORAGES, SIGNED_URLS: s3_storage_settings(s3_storage, endpoint_url=public)}
+        location = auth_client.get(f"/api/v1/media/{uploaded_photo.pk}/download")["Location"]
+        assert urlsplit(location).netloc == urlsplit(public).netloc
+        assert urlsplit(location).path == f"/{s3_storage}/{uploaded_photo.storage_key}"
+        assert presigned_url_valid(location, now=datetime.now(UTC))  # the signature covers this host
+        status, _, body = http_get(location)
+        assert status == 200
+        assert body == s3_client.get_object(Bucket=s3_storage, Key=uploaded_photo.storage_key)["Body"].read()
+        thumbnail = auth_client.get(f"/api/v1/media/{uploaded_photo.pk}/thumbnail")["Location"]
+        assert urlsplit(thumbnail).netloc == urlsplit(public).netloc
+
+    def test_a_url_signed_for_the_internal_host_is_not_valid_for_the_public_one(
+        self, settings, uploaded_photo, auth_client, s3_storage, s3_endpoint
+    ):
+        internal = auth_client.get(f"/api/v1/media/{uploaded_photo.pk}/download")["Location"]
+        rewritten = internal.replace("127.0.0.1", "localhost", 1)
+        assert presigned_url_valid(internal, now=datetime.now(UTC))
+        assert not presigned_url_valid(rewritten, now=datetime.now(UTC))

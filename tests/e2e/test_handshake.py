@@ -1,4 +1,4 @@
-"""The real server refuses unauthenticated and cross-site WebSocket handshakes with HTTP 403."""
+"""The real server refuses unauthenticated and cross-site WebSocket handshakes with HTTP 403, and logs why."""
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -22,6 +22,17 @@ async def test_handshake_refusals_on_real_server(cluster, connect):
     assert await refused_status(server.ws_url, access=None) == 403
     assert await refused_status(server.ws_url, access="not-a-token") == 403
     assert await refused_status(server.ws_url, access=alice.access, origin="https://evil.example") == 403
+
+    # Each refusal is one line of the server's log, with its reason and without the credentials.
+    log = server.log_text()
+    refusals = [line.split(" refused: ", 1)[1] for line in log.splitlines() if "WebSocket handshake from" in line]
+    assert refusals == [
+        "no credentials (neither Authorization: Bearer nor ?ticket=)",
+        "invalid or expired access token",
+        f"Origin 'https://evil.example' is neither in DJANGO_ALLOWED_ORIGINS nor this server's own"
+        f" (Host '127.0.0.1:{server.port}')",
+    ]
+    assert "not-a-token" not in log and alice.access not in log
 
     # The allowed origin gets a socket whose first frame is `ready` (checked by connect).
     socket = await connect(server, alice, origin=server.origin)

@@ -111,7 +111,10 @@ def server(request, transactional_db) -> Iterator[str]:
         **os.environ,
         "DATABASE_URL": server_database_url(),
         "DJANGO_SETTINGS_MODULE": "messenger.settings",
-        "DJANGO_ALLOWED_ORIGINS": base_url,
+        # The page's own origin is not listed: outside production the server accepts it anyway,
+        # so the web client works on any port without configuration (as with `PORT=… scripts/serve`).
+        "DJANGO_ENV": "development",
+        "DJANGO_ALLOWED_ORIGINS": "https://elsewhere.example",
         # With DEBUG on, WhiteNoise serves static/ directly: no collectstatic step needed.
         "DJANGO_DEBUG": "true",
         "CHANNEL_LAYER_PREFIX": f"web-e2e-{tag}",
