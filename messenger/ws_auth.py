@@ -3,6 +3,12 @@
 A socket authenticates with `Authorization: Bearer <access>` on the handshake or, for browsers
 that cannot set headers, `?ticket=` from POST /api/v1/auth/ws-ticket. Without valid credentials
 the handshake is refused (HTTP 403), so an unauthenticated socket never opens.
+
+The access token is checked here, once: an open socket's authority is its device session, not
+the token. It stays open past the token's expiry for as long as the session is active, and is
+closed (4401) when the session is revoked (accounts.events -> chats.stream -> the consumer). A
+client refreshes its tokens over REST for REST calls and its next handshake; the socket does
+not need them.
 """
 
 from urllib.parse import parse_qs, urlparse
@@ -11,7 +17,7 @@ from channels.security.websocket import OriginValidator, WebsocketDenier
 
 from accounts.selectors import session_get_active
 from accounts.services import ws_ticket_consume
-from accounts.tokens import access_token_decode
+from accounts.tokens import access_token_claims
 from messenger.db import db_parallel
 from messenger.errors import ApplicationError
 
@@ -62,9 +68,10 @@ def _credentials(scope) -> tuple[str | None, str | None]:
 def _authenticate(bearer: str | None, ticket: str | None):
     if bearer:
         try:
-            user_id, session_id = access_token_decode(bearer)
+            claims = access_token_claims(bearer)
         except ApplicationError:
             return None
+        user_id, session_id = claims.user_id, claims.session_id
     elif ticket:
         claims = ws_ticket_consume(ticket)
         if claims is None:
