@@ -37,12 +37,15 @@ class SessionJWTAuthentication(JWTAuthentication):
         return session.user, session
 
     def get_raw_token(self, header: bytes) -> bytes | None:
+        # The scheme is case-insensitive (RFC 9110 §11.1), as at the WebSocket handshake.
         parts = header.split()
-        if parts and parts[0] == b"Bearer" and len(parts) != 2:
+        if not parts or parts[0].lower() != b"bearer":
+            return None  # another scheme: no credentials of ours
+        if len(parts) != 2:
             raise exceptions.AuthenticationFailed(
                 "The Authorization header must be `Bearer <access token>`.", code=errors.TOKEN_INVALID
             )
-        return super().get_raw_token(header)
+        return parts[1]
 
 
 class SessionJWTAuthenticationScheme(OpenApiAuthenticationExtension):
