@@ -43,7 +43,6 @@ class JwksView(APIView):
     @extend_schema(
         tags=["keys"],
         operation_id="jwks_retrieve",
-        auth=[],
         responses={200: JwkSetSerializer},
         summary="The public keys that verify access tokens (JWK Set; empty with HS256)",
     )
