@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from django.conf import settings
 
 from accounts.jwt_keys import keyring
+from accounts.services import session_create, session_revoke
+from accounts.tests.factories import UserFactory
 from accounts.tokens import token_pair_issue
 
 
@@ -150,6 +152,15 @@ class Hostile:
     name: str
     token: str
     code: str  # the REST error code it must get
+
+
+def victim_sessions(user):
+    """(session, its pair, another user's session, a revoked session of `user`) for the catalogue."""
+    session, pair = session_create(user=user, device_name="phone")
+    other_session, _ = session_create(user=UserFactory(), device_name="theirs")
+    revoked_session, _ = session_create(user=user, device_name="old laptop")
+    session_revoke(session=revoked_session)
+    return session, pair, other_session, revoked_session
 
 
 def hostile_access_tokens(*, session, other_session, revoked_session) -> list[Hostile]:

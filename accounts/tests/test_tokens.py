@@ -10,8 +10,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.jwt_keys import keyring
-from accounts.services import session_create, session_revoke
-from accounts.tests.factories import UserFactory
+from accounts.services import session_create
 from accounts.tests.jwt_forge import (
     CONFIGS,
     assemble,
@@ -20,18 +19,11 @@ from accounts.tests.jwt_forge import (
     hostile_access_tokens,
     ring_signed,
     tampered,
+    victim_sessions,
 )
 from accounts.tokens import access_token_claims, token_pair_issue
 
 pytestmark = pytest.mark.django_db
-
-
-def sessions(user):
-    session, pair = session_create(user=user, device_name="phone")
-    other_session, _ = session_create(user=UserFactory(), device_name="theirs")
-    revoked_session, _ = session_create(user=user, device_name="old laptop")
-    session_revoke(session=revoked_session)
-    return session, pair, other_session, revoked_session
 
 
 def outcome(response) -> tuple[int, str | None, str | None]:
@@ -41,7 +33,7 @@ def outcome(response) -> tuple[int, str | None, str | None]:
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda make: make().name)
 def test_hostile_access_tokens_are_401_with_their_code(config, settings, user):
     config().apply(settings)
-    session, pair, other_session, revoked_session = sessions(user)
+    session, pair, other_session, revoked_session = victim_sessions(user)
     hostile = hostile_access_tokens(session=session, other_session=other_session, revoked_session=revoked_session)
     seen = {}
     for token in hostile:
@@ -75,7 +67,7 @@ def test_malformed_authorization_headers(header, code, api_client):
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda make: make().name)
 def test_hostile_refresh_tokens_are_401_token_not_valid(config, settings, user):
     config().apply(settings)
-    _session, pair, other_session, _ = sessions(user)
+    _session, pair, other_session, _ = victim_sessions(user)
     refresh_claims = decode_part(pair.refresh, 1)
     signing = keyring().signing
     now = int(time.time())
