@@ -109,7 +109,9 @@ def _signing_key(algorithm: str) -> JwtKey:
     text, source = _one_of("JWT_SIGNING_KEY", settings.JWT_SIGNING_KEY, settings.JWT_SIGNING_KEY_FILE)
     if algorithm == "HS256":
         if not text:
-            text, source = settings.SECRET_KEY, "DJANGO_SECRET_KEY (JWT_SIGNING_KEY is not set)"
+            # Its strength is the settings' business: production refuses one under 50 characters,
+            # and development (or a build step) may run on a short throwaway one.
+            return _secret_key(settings.SECRET_KEY, source="DJANGO_SECRET_KEY", signs=True, min_bytes=0)
         if "-----BEGIN" in text:
             raise ImproperlyConfigured(f"{source} is a PEM key, but JWT_ALGORITHM=HS256 signs with a secret.")
         return _secret_key(text, source=source, signs=True)
@@ -228,9 +230,9 @@ def _asymmetric_key(key: PrivateKey | PublicKey, *, source: str, signs: bool) ->
     )
 
 
-def _secret_key(secret: str, *, source: str, signs: bool) -> JwtKey:
+def _secret_key(secret: str, *, source: str, signs: bool, min_bytes: int = MIN_SECRET_BYTES) -> JwtKey:
     data = secret.encode()
-    if len(data) < MIN_SECRET_BYTES:
-        raise ImproperlyConfigured(f"{source}: an HS256 secret needs at least {MIN_SECRET_BYTES} bytes.")
+    if len(data) < min_bytes:
+        raise ImproperlyConfigured(f"{source}: an HS256 secret needs at least {min_bytes} bytes.")
     kid = _b64url(hmac.new(data, b"messenger jwt kid", hashlib.sha256).digest()[:16])
     return JwtKey(kid=kid, algorithm="HS256", signing_key=data if signs else None, verifying_key=data, public_jwk=None)
