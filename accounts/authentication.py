@@ -37,9 +37,9 @@ class SessionJWTAuthentication(JWTAuthentication):
         return session.user, session
 
     def get_raw_token(self, header: bytes) -> bytes | None:
-        # The scheme is case-insensitive (RFC 9110 §11.1), as at the WebSocket handshake.
+        # Exactly `Bearer`, as simplejwt and the history fast path read it.
         parts = header.split()
-        if not parts or parts[0].lower() != b"bearer":
+        if not parts or parts[0] != b"Bearer":
             return None  # another scheme: no credentials of ours
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(

@@ -54,8 +54,9 @@ def test_hostile_access_tokens_are_401_with_their_code(config, settings, user):
     [
         ("Bearer", "token_not_valid"),
         ("Bearer a b", "token_not_valid"),
-        ("bearer x.y.z", "token_not_valid"),
-        ("Basic dXNlcjpwYXNz", "not_authenticated"),  # not ours: no credentials
+        # Not ours: no credentials.
+        ("bearer x.y.z", "not_authenticated"),
+        ("Basic dXNlcjpwYXNz", "not_authenticated"),
     ],
 )
 def test_malformed_authorization_headers(header, code, api_client):
