@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from accounts.jwt_keys import keyring
 from messenger import socket_apps
 
 
@@ -8,6 +9,10 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Build the JWT key ring now: a wrong key or algorithm stops the process at start-up
+        # (ImproperlyConfigured) instead of failing the first login.
+        keyring()
+
         # Here rather than at the top: it imports the app's models, which are loaded by now.
         from accounts.payloads import me_payload
 

@@ -245,11 +245,27 @@ REFRESH_TOKEN_LIFETIME = timedelta(seconds=env_int("REFRESH_TOKEN_LIFETIME_SECON
 REFRESH_REUSE_GRACE_SECONDS = env_int("REFRESH_REUSE_GRACE_SECONDS", 5)
 WS_TICKET_TTL_SECONDS = 30
 
+# JWT signing (accounts/jwt_keys.py reads and checks these at start-up; README "Authentication").
+# HS256 (default): JWT_SIGNING_KEY is a secret of 32+ bytes, DJANGO_SECRET_KEY when unset.
+# RS256 / EdDSA: JWT_SIGNING_KEY is the PEM private key (or JWT_SIGNING_KEY_FILE its path), and
+# its public key is published at /.well-known/jwks.json.
+JWT_ALGORITHM = env_str("JWT_ALGORITHM", "HS256")
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY", "")
+JWT_SIGNING_KEY_FILE = env_str("JWT_SIGNING_KEY_FILE", "")
+# Keys that verify but do not sign (rotation): PEM keys (public or private; any of the three
+# algorithms, by key type) and comma-separated HS256 secrets; or files of them.
+JWT_VERIFYING_KEYS = env_str("JWT_VERIFYING_KEYS", "")
+JWT_VERIFYING_KEY_FILES = env_list("JWT_VERIFYING_KEY_FILES", [])
+# Clock skew allowed on exp, nbf and iat between the processes that mint and check tokens.
+JWT_LEEWAY_SECONDS = env_int("JWT_LEEWAY_SECONDS", 5)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
     "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
-    "ALGORITHM": "HS256",
-    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
+    # The algorithm and keys are the key ring's (accounts.tokens.KeyRingTokenBackend), not
+    # simplejwt's ALGORITHM / SIGNING_KEY / VERIFYING_KEY, which nothing here reads.
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
+    "LEEWAY": JWT_LEEWAY_SECONDS,
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "sub",
     "AUTH_HEADER_TYPES": ("Bearer",),

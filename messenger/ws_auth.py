@@ -4,6 +4,12 @@ A socket authenticates with `Authorization: Bearer <access>` on the handshake or
 that cannot set headers, `?ticket=` from POST /api/v1/auth/ws-ticket. Without valid credentials
 the handshake is refused (HTTP 403), so an unauthenticated socket never opens. Every refusal is
 logged once, with its reason and never with the credentials themselves.
+
+The access token is checked here, once: an open socket's authority is its device session, not
+the token. It stays open past the token's expiry for as long as the session is active, and is
+closed (4401) when the session is revoked (accounts.events -> messenger.relay -> the consumer). A
+client refreshes its tokens over REST for REST calls and its next handshake; the socket does
+not need them.
 """
 
 import logging
@@ -15,7 +21,7 @@ from django.http.request import split_domain_port, validate_host
 
 from accounts.selectors import session_get_active
 from accounts.services import ws_ticket_consume
-from accounts.tokens import access_token_decode
+from accounts.tokens import access_token_claims
 from messenger.db import db_parallel
 from messenger.errors import ApplicationError
 
@@ -127,18 +133,17 @@ def _authenticate(bearer: str | None, ticket: str | None):
     """(session, None) for valid credentials, else (None, why they were refused)."""
     if bearer:
         try:
-            user_id, session_id = access_token_decode(bearer)
+            claims = access_token_claims(bearer)
         except ApplicationError:
             return None, "invalid or expired access token"
     elif ticket:
         claims = ws_ticket_consume(ticket)
         if claims is None:
             return None, "unknown, expired or already used ticket"
-        user_id, session_id = claims.user_id, claims.session_id
     else:
         return None, "no credentials (neither Authorization: Bearer nor ?ticket=)"
-    session = session_get_active(session_id=session_id)
-    if session is None or str(session.user_id) != user_id:
+    session = session_get_active(session_id=claims.session_id)
+    if session is None or str(session.user_id) != claims.user_id:
         return None, "the credentials' device session has ended"
     return session, None
 

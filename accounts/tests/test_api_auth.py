@@ -240,17 +240,17 @@ class TestSessions:
         assert response.status_code == 401
         assert response.json() == {
             "code": "token_not_valid",
-            "message": "Given token not valid for any token type",
+            "message": "The access token is invalid or expired.",
             "details": {},
         }
 
     def test_expired_access_token(self, user, settings):
-        from rest_framework_simplejwt.tokens import AccessToken
+        from accounts.tokens import AccessToken
 
         _, session, _ = auth_client_for(user)
         token = AccessToken()
         token["sub"], token["sid"] = str(user.id), str(session.id)
-        token.set_exp(lifetime=-timedelta(seconds=1))
+        token.set_exp(lifetime=-timedelta(seconds=settings.JWT_LEEWAY_SECONDS + 1))
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
         assert client.get("/api/v1/users/me").json()["code"] == "token_not_valid"

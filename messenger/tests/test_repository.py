@@ -7,8 +7,9 @@ from pathlib import Path
 from messenger.tests.environment import ROOT, tracked_files
 
 # `../` paths in tracked files that are data, not references: the path-traversal example that the
-# upload name sanitiser turns into a plain name (docs/media.md, media/filenames.py and its tests).
-TRAVERSAL_EXAMPLES = {"../../etc/passwd.jpg"}
+# upload name sanitiser turns into a plain name (docs/media.md, media/filenames.py and its tests),
+# and the hostile JWT `kid` that the key ring must not treat as a path (accounts/tests/jwt_forge.py).
+TRAVERSAL_EXAMPLES = {"../../etc/passwd.jpg", "../../../../dev/null"}
 CLIMBING_PATH = re.compile(r"(?<![\w./])(?:\.\./)+[\w.-][\w./-]*")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 # Absolute paths into the machines this project is developed on.
