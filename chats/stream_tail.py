@@ -77,6 +77,7 @@ class StreamTail(Component):
         self._read_needed = True
         self._offered: dict[int, Event] = {}  # this process's batched sends, by id
         self._lock = asyncio.Lock()
+        self.listening = asyncio.Event()  # set while the LISTEN connection is up
 
     # --- the runtime's component protocol -----------------------------------------------------
 
@@ -166,8 +167,12 @@ class StreamTail(Component):
             await connection.execute(f"LISTEN {STREAM_NOTIFY_CHANNEL}")
             self._read_needed = True  # catch up on anything committed while not listening
             self._wakeup.set()
-            async for notify in connection.notifies():
-                self.notified(notify.payload)
+            self.listening.set()
+            try:
+                async for notify in connection.notifies():
+                    self.notified(notify.payload)
+            finally:
+                self.listening.clear()
 
     async def _catch_up(self) -> None:
         async with self._lock:

@@ -56,8 +56,10 @@ async def setup(alice, bob, settings):
     runtime = realtime.for_running_loop()
     socket = FakeSocket(bob)
     await runtime.attach(socket)
-    await _settle()  # the first read, when LISTEN starts
-    yield runtime.get(StreamTail), socket, chat
+    tail = runtime.get(StreamTail)
+    await asyncio.wait_for(tail.listening.wait(), timeout=10)
+    await _settle()  # the first read, which LISTEN's start asks for
+    yield tail, socket, chat
     await runtime.detach(socket)
 
 
