@@ -1,20 +1,22 @@
 """The active-session check of a request, for a hot path that makes it inside its own SQL statement.
 
 chats.history_fast answers history pages in one statement outside Django; the authentication it
-does is this module's: the access token's claims (signature checked once per token), and the SQL
-form of accounts.selectors.session_get_active with session_touch's rule for last_used_at. Change
-the rule here and there together: accounts/tests/test_session_check.py holds the two to the same
-answers.
+does is this module's: the access token's claims (signature checked once per token), the SQL form
+of accounts.selectors.session_get_active, and the rule for writing last_used_at that session_touch
+follows too. Change the SQL and the selector together: accounts/tests/test_session_check.py holds
+the two to the same answers.
 """
 
 import functools
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from accounts.models import DeviceSession, User
-from accounts.services.sessions import LAST_USED_WRITE_INTERVAL
 from accounts.tokens import AccessClaims, access_token_claims
 from messenger.errors import ApplicationError
+
+# A session's last_used_at is written at most this often (it is read on every request).
+LAST_USED_WRITE_INTERVAL = timedelta(seconds=60)
 
 # last_used_at of the active session %(session)s of user %(user)s; no row if there is none.
 ACTIVE_SESSION_SQL = (

@@ -148,7 +148,7 @@ def access_token_claims(raw: str) -> AccessClaims:
     """Validate an access token (signature, type, expiry) and return what it says.
 
     The one check of an access token, for REST (accounts.authentication), the WebSocket
-    handshake (messenger.ws_auth) and the history fast path.
+    handshake (accounts.ws_auth) and the history fast path.
     """
     try:
         token = AccessToken(raw)

@@ -129,7 +129,9 @@ FOCUS = {
     "work inside database_sync_to_async": ("SyncToAsync.thread_handler (asgiref",),
     "async_to_sync hop (on_commit wake-up)": ("AsyncToSync.__call__ (asgiref",),
     "WebSocket send (autobahn)": ("sendMessage (autobahn",),
-    "stream dispatcher": ("(chats/stream.py",),
+    "stream tail": ("(chats/stream_tail.py",),
+    "send batcher": ("(chats/send_batch.py",),
+    "channel-layer relay": ("(messenger/relay.py",),
     "message_send service": ("message_send (chats/services/messages.py",),
 }
 

@@ -14,9 +14,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from accounts.ws_auth import WebSocketAuthMiddleware  # noqa: E402
 from chats.history_fast import HistoryFastPath  # noqa: E402
 from messenger.routing import websocket_urlpatterns  # noqa: E402
-from messenger.ws_auth import BrowserOriginValidator, WebSocketAuthMiddleware  # noqa: E402
+from messenger.ws_handshake import BrowserOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -46,7 +46,7 @@ class TokenBucket:
 
 
 class ClientConsumer(AsyncWebsocketConsumer):
-    """One per client device, at /ws/. Authenticated by messenger.ws_auth before it exists."""
+    """One per client device, at /ws/. Authenticated by accounts.ws_auth before it exists."""
 
     async def __call__(self, scope, receive, send) -> None:
         # Channels' AsyncConsumer gives every socket a channel-layer channel and waits on it and

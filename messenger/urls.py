@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from accounts.api.jwks_views import JwksView
 from messenger import views, web
 
 api_v1 = [
@@ -18,7 +17,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     # RFC 8615 fixes the path: verifiers find it without knowing the API's layout.
-    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path("", include("accounts.api.well_known_urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

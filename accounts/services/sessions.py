@@ -13,10 +13,9 @@ from django.utils import timezone
 from accounts import errors, events
 from accounts.models import DeviceSession, User
 from accounts.phones import phone_normalize_or_none
+from accounts.session_check import touch_due
 from accounts.tokens import TokenPair, refresh_token_decode, token_pair_issue
 from messenger.errors import ApplicationError
-
-LAST_USED_WRITE_INTERVAL = timedelta(seconds=60)
 
 
 @cache
@@ -126,6 +125,6 @@ def session_revoke(*, session: DeviceSession, reason: str = "logout") -> None:
 def session_touch(*, session: DeviceSession) -> None:
     """Record use of a session, at most once a minute (this runs on every request)."""
     now = timezone.now()
-    if now - session.last_used_at >= LAST_USED_WRITE_INTERVAL:
+    if touch_due(session.last_used_at, now):
         DeviceSession.objects.filter(pk=session.pk).update(last_used_at=now)
         session.last_used_at = now

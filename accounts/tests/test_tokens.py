@@ -1,7 +1,7 @@
 """Hostile tokens over REST: each one is 401 with its documented code, under every algorithm.
 
 The same catalogue (accounts/tests/jwt_forge.py) is refused at the WebSocket handshake in
-messenger/tests/test_ws_auth.py.
+accounts/tests/test_ws_auth.py.
 """
 
 import time

@@ -1,4 +1,4 @@
-"""The WebSocket handshake's gate (messenger/ws_auth.py): which Origins pass, and the log of every refusal."""
+"""The WebSocket handshake's gate (messenger/ws_handshake.py, accounts/ws_auth.py): Origins, and refusal logs."""
 
 import logging
 
@@ -15,7 +15,7 @@ from messenger.tests.test_platform import PRODUCTION_ENV, run_manage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 db = database_sync_to_async
-LOGGER = "messenger.ws_auth"
+LOGGER = "messenger.ws_handshake"
 
 
 @pytest.fixture(autouse=True)

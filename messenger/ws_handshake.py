@@ -1,29 +1,16 @@
-"""WebSocket handshake gatekeeping: Origin check and authentication.
+"""Refusing a WebSocket handshake, and the Origin check every handshake passes first.
 
-A socket authenticates with `Authorization: Bearer <access>` on the handshake or, for browsers
-that cannot set headers, `?ticket=` from POST /api/v1/auth/ws-ticket. Without valid credentials
-the handshake is refused (HTTP 403), so an unauthenticated socket never opens. Every refusal is
-logged once, with its reason and never with the credentials themselves.
-
-The access token is checked here, once: an open socket's authority is its device session, not
-the token. It stays open past the token's expiry for as long as the session is active, and is
-closed (4401) when the session is revoked (accounts.events -> messenger.relay -> the consumer). A
-client refreshes its tokens over REST for REST calls and its next handshake; the socket does
-not need them.
+A refused handshake gets HTTP 403, costs no channel-layer channel, and is logged once with its
+reason (never with the credentials themselves). Authentication, which comes next, is the accounts
+app's (accounts/ws_auth.py).
 """
 
 import logging
-from urllib.parse import ParseResult, parse_qs, urlparse
+from urllib.parse import ParseResult, urlparse
 
 from channels.security.websocket import OriginValidator, WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
-
-from accounts.selectors import session_get_active
-from accounts.services import ws_ticket_consume
-from accounts.tokens import access_token_claims
-from messenger.db import db_parallel
-from messenger.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +26,14 @@ class WebsocketRefusal(WebsocketDenier):
     channel_layer_alias = None  # no layer of that name: get_channel_layer() gives None
 
 
-def _header(scope, name: bytes) -> str | None:
+def scope_header(scope, name: bytes) -> str | None:
     for header, value in scope.get("headers", []):
         if header == name:
             return value.decode("latin1")
     return None
 
 
-async def _refuse(scope, receive, send, *, reason: str, level: int = logging.INFO) -> None:
+async def refuse_handshake(scope, receive, send, *, reason: str, level: int = logging.INFO) -> None:
     client = scope.get("client") or ("?", "?")
     logger.log(level, "WebSocket handshake from %s:%s refused: %s", client[0], client[1], reason)
     await WebsocketRefusal()(scope, receive, send)
@@ -63,11 +50,11 @@ class BrowserOriginValidator(OriginValidator):
     """
 
     async def __call__(self, scope, receive, send):
-        origin = _header(scope, b"origin")
+        origin = scope_header(scope, b"origin")
         reason = self.origin_refusal(scope, origin)
         if reason is None:
             return await self.application(scope, receive, send)
-        return await _refuse(scope, receive, send, reason=reason, level=logging.WARNING)
+        return await refuse_handshake(scope, receive, send, reason=reason, level=logging.WARNING)
 
     def origin_refusal(self, scope, origin: str | None) -> str | None:
         """None if a handshake with this Origin header may proceed; otherwise why not."""
@@ -84,7 +71,7 @@ class BrowserOriginValidator(OriginValidator):
             return f"Origin {origin!r} is not in DJANGO_ALLOWED_ORIGINS"
         if self.is_own_origin(scope, parsed):
             return None
-        host = _header(scope, b"host")
+        host = scope_header(scope, b"host")
         return f"Origin {origin!r} is neither in DJANGO_ALLOWED_ORIGINS nor this server's own (Host {host!r})"
 
     def is_own_origin(self, scope, origin: ParseResult) -> bool:
@@ -96,13 +83,13 @@ class BrowserOriginValidator(OriginValidator):
         scheme comes from the scope or, when a proxy terminates TLS, X-Forwarded-Proto (daphne puts
         no scheme into WebSocket scopes); a browser script can set neither header.
         """
-        host = _header(scope, b"host")
+        host = scope_header(scope, b"host")
         if not host:
             return False
         domain, _port = split_domain_port(host)
         if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
             return False
-        forwarded = (_header(scope, b"x-forwarded-proto") or "").split(",")[0].strip().lower()
+        forwarded = (scope_header(scope, b"x-forwarded-proto") or "").split(",")[0].strip().lower()
         secure = scope.get("scheme") == "wss" or forwarded == "https"
         expected = "https" if secure else "http"
         try:
@@ -115,48 +102,3 @@ class BrowserOriginValidator(OriginValidator):
             and origin.hostname == server.hostname
             and self.get_origin_port(origin) == server_port
         )
-
-
-def _credentials(scope) -> tuple[str | None, str | None]:
-    bearer = None
-    authorization = _header(scope, b"authorization")
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() == "bearer" and token:
-            bearer = token.strip()
-    ticket = parse_qs(scope.get("query_string", b"").decode("latin1")).get("ticket", [None])[0]
-    return bearer, ticket
-
-
-@db_parallel
-def _authenticate(bearer: str | None, ticket: str | None):
-    """(session, None) for valid credentials, else (None, why they were refused)."""
-    if bearer:
-        try:
-            claims = access_token_claims(bearer)
-        except ApplicationError:
-            return None, "invalid or expired access token"
-    elif ticket:
-        claims = ws_ticket_consume(ticket)
-        if claims is None:
-            return None, "unknown, expired or already used ticket"
-    else:
-        return None, "no credentials (neither Authorization: Bearer nor ?ticket=)"
-    session = session_get_active(session_id=claims.session_id)
-    if session is None or str(session.user_id) != claims.user_id:
-        return None, "the credentials' device session has ended"
-    return session, None
-
-
-class WebSocketAuthMiddleware:
-    """Put the authenticated `user` and `device_session` into the scope, or refuse the handshake."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        session, reason = await _authenticate(*_credentials(scope))
-        if session is None:
-            return await _refuse(scope, receive, send, reason=reason)
-        scope = dict(scope, user=session.user, device_session=session)
-        return await self.inner(scope, receive, send)
