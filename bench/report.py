@@ -548,17 +548,28 @@ def write(results: dict[str, Any], directory: Path) -> str:
 
 
 def publish(text: str, bench_dir: Path) -> None:
-    """Copy the table to bench/RESULTS.md (committed) and into bench/README.md between its markers."""
-    (bench_dir / "RESULTS.md").write_text(text + "\n")
+    """Copy the tables between the markers of bench/RESULTS.md and of bench/README.md.
+
+    What stands outside the markers is written by hand (comparisons between commits, the
+    measurements behind the code) and kept.
+    """
+    results = bench_dir / "RESULTS.md"
+    if results.exists() and README_START in results.read_text():
+        _replace_between_markers(results, text)
+    else:
+        results.write_text(f"{README_START}\n{text}\n{README_END}\n")
     readme = bench_dir / "README.md"
-    if readme.exists():
-        content = readme.read_text()
-        if README_START in content and README_END in content:
-            head, _, rest = content.partition(README_START)
-            _, _, tail = rest.partition(README_END)
-            # One heading level down: the table sits under the README's own "Latest results" heading.
-            nested = "\n".join(f"#{line}" if line.startswith("#") else line for line in text.splitlines())
-            readme.write_text(f"{head}{README_START}\n{nested}\n{README_END}{tail}")
+    if readme.exists() and README_START in readme.read_text():
+        # One heading level down: the table sits under the README's own "Latest results" heading.
+        _replace_between_markers(
+            readme, "\n".join(f"#{line}" if line.startswith("#") else line for line in text.splitlines())
+        )
+
+
+def _replace_between_markers(path: Path, text: str) -> None:
+    head, _, rest = path.read_text().partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    path.write_text(f"{head}{README_START}\n{text}\n{README_END}{tail}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class Chat(models.Model):
     last_seq = models.BigIntegerField(default=0)
     # Not indexed: it changes with every message, and an index on it would make each of those
     # chat-row updates rewrite every index of the table instead of a heap-only (HOT) update.
-    # Chat lists are per member, sorted after the membership join; a global index did not help.
+    # Chat lists are per member, sorted after the membership join, where a global index is no use.
     last_activity_at = models.DateTimeField(auto_now_add=True)
     # Deleted chats keep their rows (and members) so the chat:deleted event still reaches everyone.
     deleted_at = models.DateTimeField(null=True, blank=True)

@@ -116,9 +116,9 @@ def message_queryset() -> QuerySet[Message]:
 def messages_attach_files(messages: list[Message]) -> list[Message]:
     """Load the attachments of a page of one chat's messages (ascending seq) with one query.
 
-    The same result as message_queryset()'s prefetch, without Django's prefetch machinery,
-    which builds a related manager and a queryset per message and cost more CPU than all the
-    rest of a history page. The page is selected by its seq range rather than 50 ids.
+    The same result as message_queryset()'s prefetch, without Django's prefetch machinery, which
+    builds a related manager and a queryset per message (bench/RESULTS.md has what that cost). The
+    page's links are selected by its seq range rather than by 50 ids.
     """
     links: dict = {message.pk: [] for message in messages}
     if messages:

@@ -62,9 +62,9 @@ class MessageToSend(NamedTuple):
 def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[Any]:
     """The function's arguments for `messages`; `notify_tag` names the sending process in the NOTIFY.
 
-    The messages go as one JSON array, one array of arguments each: encoding it is one call into
-    the json module's C code, where psycopg composed nine SQL arrays element by element in Python
-    (a sixth of a server's CPU in bench S1 with two processes).
+    The messages go as one JSON parameter, one array of arguments each: one call into the json
+    module's C code, rather than psycopg composing an SQL array per argument in Python (the
+    measurement is in bench/RESULTS.md).
     """
     rows = [
         [

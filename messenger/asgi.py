@@ -30,7 +30,7 @@ application = ProtocolTypeRouter(
 )
 
 # What is loaded by now lives as long as the process. Out of the garbage collector's sight, a
-# full collection walks only what was allocated since, instead of the whole heap (measured
-# under load: 80-100 ms pauses, every few seconds, that were the requests' p99).
+# full collection walks only what was allocated since, instead of the whole heap, so it does not
+# pause every request and frame for as long (bench/RESULTS.md).
 get_resolver().url_patterns  # noqa: B018 - imports the views now rather than on the first request
 gc.freeze()

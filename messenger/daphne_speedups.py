@@ -3,25 +3,20 @@
 `python -m messenger.server` runs this server; it imports this module only after choosing the event
 loop, because importing `daphne.server` installs Twisted's reactor on a new loop. Everything else
 is daphne's own (4.2.3, with Twisted and autobahn pinned in requirements.txt), and so is the
-behaviour of the methods below, which only do less work to get it (measured with py-spy in bench S3
-and S2):
+behaviour of the methods below, which only do less work to get it (what each cost is in
+bench/RESULTS.md):
 
-- `application_checker` ran every second over *every* connection, copying the connection table
-  into 10,000 fresh tuples each time. The copies were young when the collector ran and got
-  promoted, so an idle server did a full collection (about a second at 10,000 sockets) every
-  twenty seconds: half of its idle CPU, and a one-second stall for every socket. Here it looks at
-  the connections that disconnected or whose application finished since the last sweep.
-- `timeout_checker` called a method per connection every two seconds to learn that nothing was
-  due; here an open WebSocket with no keep-alive ping and no lifetime limit due is skipped in line.
-- Autobahn formatted a debug line (that nobody logs) for every read and every write; those are
-  skipped.
+- `application_checker` looks only at the connections that disconnected or whose application
+  finished since its last sweep, instead of copying the whole connection table every second
+  (which at 10,000 sockets made enough young garbage to trigger full collections).
+- `timeout_checker` skips, in line, an open WebSocket with no keep-alive ping and no lifetime
+  limit due, instead of calling a method per connection to learn that nothing is due.
+- Autobahn's debug line for every read and every write, which nobody logs, is not formatted.
 - A frame is written to the socket at once when Twisted holds nothing unsent for it, instead of
-  being buffered until the reactor's next turn (registering the socket for writability, waking for
-  it, writing, unregistering: about a third of a group delivery's CPU). What the socket does not
-  take is buffered by Twisted as before, and written in order.
-- A text frame sent to many sockets (a group message, a presence change: the stream tail
-  sends one `str` to every recipient) is encoded and framed once, with autobahn's prepared
-  messages, instead of once per recipient.
+  being buffered until the reactor's next turn; what the socket does not take is buffered by
+  Twisted, and written in order.
+- A text frame sent to many sockets (a group message, a presence change: the stream tail sends one
+  `str` to every recipient) is encoded and framed once, with autobahn's prepared messages.
 """
 
 import asyncio

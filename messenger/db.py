@@ -34,10 +34,9 @@ def db_parallel(function):
     @functools.wraps(function)
     async def run(*args, **kwargs):
         # asgiref copies back into the caller's context every context variable the function set
-        # in its thread (Django's connection handler and other asgiref Locals). In a socket's
-        # task those copies lived as long as the socket: about 35 storage objects and their
-        # context nodes per idle socket (bench S3). A task of its own keeps them out; nothing
-        # that code sets is meant for the caller (database connections are per thread here).
+        # in its thread (Django's connection handler and other asgiref Locals); in a socket's task
+        # those copies would live as long as the socket. A task of its own keeps them out, and
+        # nothing that code sets is meant for the caller (database connections are per thread).
         return await asyncio.ensure_future(call(*args, **kwargs))
 
     return run

@@ -6,10 +6,10 @@ uvloop has). The options are daphne's own; the server is daphne's, with cheaper 
 writes (messenger/daphne_speedups.py). Set ASGI_LOOP=asyncio to run on the
 standard loop.
 
-Daphne pings a WebSocket that has been idle for `--ping-interval` seconds (its default: 20). With
-tens of thousands of idle sockets those pings are most of an idle server's CPU, so unless the
-option is given it is WS_PING_INTERVAL_SECONDS (default 30: below the usual 60 s idle timeouts
-of proxies and NATs; deploy/nginx.conf allows an hour).
+Daphne pings a WebSocket that has been idle for `--ping-interval` seconds (its default: 20); with
+tens of thousands of idle sockets those pings are most of an idle server's work. Unless the option
+is given it is WS_PING_INTERVAL_SECONDS (default 30: below the usual 60 s idle timeouts of proxies
+and NATs; deploy/nginx.conf allows an hour).
 """
 
 import asyncio

@@ -355,7 +355,8 @@ _prepare_threshold = env_str("DB_PREPARE_THRESHOLD", "5")
 DB_PREPARE_THRESHOLD = None if _prepare_threshold.lower() == "none" else int(_prepare_threshold)
 # WebSocket sends are stored in batches (chats/send_batch.py): at most this many batches of each
 # process at once (each holds one of the pool's connections), of at most this many messages.
-# One in flight measured best in bench S1 with two processes (bigger batches, less lock contention).
+# One batch in flight per process is the default: concurrent batches of one process only compete
+# for the stream-order lock (bench/RESULTS.md).
 SEND_BATCH_CONCURRENCY = env_int("SEND_BATCH_CONCURRENCY", 1)
 SEND_BATCH_MAX_SIZE = env_int("SEND_BATCH_MAX_SIZE", 64)
 # On PostgreSQL, message history pages are served in one statement outside Django's request
