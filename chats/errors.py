@@ -12,6 +12,7 @@ EMPTY_MESSAGE = "empty_message"
 CLIENT_ID_REUSED = "client_id_reused"
 INVALID_REPLY = "invalid_reply"
 CURSOR_EXPIRED = "cursor_expired"
+VALIDATION_ERROR = "validation_error"  # as DRF's, for socket frames
 
 
 def chat_not_found() -> NotFound:
@@ -20,6 +21,15 @@ def chat_not_found() -> NotFound:
 
 def message_not_found() -> NotFound:
     return NotFound("No such message.")
+
+
+def users_not_found(*, user_ids: list[str]) -> NotFound:
+    return NotFound("Some of these users do not exist.", details={"user_ids": user_ids})
+
+
+def validation_error(*, details) -> ApplicationError:
+    """A socket frame's data that its serializer refused (REST gets the same code from DRF)."""
+    return ApplicationError("The event data is invalid.", code=VALIDATION_ERROR, details=details)
 
 
 def member_not_found() -> NotFound:

@@ -19,7 +19,6 @@ from chats.services.typing import typing_set
 from messenger import realtime
 from messenger.api.formats import iso_datetime
 from messenger.db import db_parallel
-from messenger.errors import ApplicationError
 from messenger.socket_apps import Handler
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ def handles(event_type: str):
 def validated(serializer_class, data: dict[str, Any]) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     if not serializer.is_valid():
-        raise ApplicationError("The event data is invalid.", code="validation_error", details=serializer.errors)
+        raise errors.validation_error(details=serializer.errors)
     return serializer.validated_data
 
 

@@ -9,7 +9,6 @@ from django.db.models.functions import Coalesce
 from accounts.models import Contact
 from chats import errors
 from chats.models import Chat, ChatMember, Message, MessageAttachment, StreamEvent, StreamRetention
-from messenger.errors import ApplicationError, NotFound
 
 
 def _unread_subquery(user) -> Subquery:
@@ -55,7 +54,7 @@ def chat_get_for_member(*, chat_id, user) -> Chat:
     """
     chat = chat_list_for_user(user=user).filter(pk=chat_id).first()
     if chat is None:
-        raise NotFound("No such chat.")
+        raise errors.chat_not_found()
     return chat
 
 
@@ -63,7 +62,7 @@ def chat_get_membership_checked(*, chat_id, user) -> Chat:
     """The chat if `user` is a member, else not_found: one indexed lookup, no annotations."""
     chat = Chat.objects.filter(pk=chat_id, deleted_at__isnull=True, members__user=user).first()
     if chat is None:
-        raise NotFound("No such chat.")
+        raise errors.chat_not_found()
     return chat
 
 
@@ -153,7 +152,7 @@ def message_list(
 def message_get_in_chat(*, chat: Chat, message_id) -> Message:
     message = message_queryset().filter(chat=chat, pk=message_id).first()
     if message is None:
-        raise NotFound("No such message.")
+        raise errors.message_not_found()
     return message
 
 
@@ -181,12 +180,7 @@ def stream_events_for_user(*, user_id, after: int, up_to: int | None = None, lim
     up_to = stream_position() if up_to is None else up_to
     pruned_through = StreamRetention.objects.values_list("pruned_through_id", flat=True).first() or 0
     if after < pruned_through or after > up_to or after < 0:
-        raise ApplicationError(
-            "This cursor can no longer be served; reload state over REST and use the new cursor.",
-            code=errors.CURSOR_EXPIRED,
-            status=410,
-            details={"cursor": up_to},
-        )
+        raise errors.cursor_expired(cursor=up_to, status=410)
     joined = dict(ChatMember.objects.filter(user_id=user_id).values_list("chat_id", "joined_event_id"))
     candidates = (
         StreamEvent.objects.filter(id__gt=after, id__lte=up_to)

@@ -11,7 +11,6 @@ from chats.models import Chat, ChatMember
 from chats.payloads import chat_deleted_payload, chat_event_payload
 from chats.services.rules import require_manager, require_role
 from media.selectors import attachment_get_avatar_candidate
-from messenger.errors import NotFound
 
 
 def _direct_key(first_id, second_id) -> str:
@@ -54,7 +53,7 @@ def chat_create(*, creator: User, type: str, title: str, description: str = "", 
     users = list(User.objects.filter(pk__in=wanted, is_active=True))
     if len(users) != len(wanted):
         missing = sorted(wanted - {str(u.pk) for u in users})
-        raise NotFound("Some of these users do not exist.", details={"user_ids": missing})
+        raise errors.users_not_found(user_ids=missing)
     with transaction.atomic():
         chat = Chat.objects.create(type=type, title=title, description=description, created_by=creator)
         ChatMember.objects.bulk_create(

@@ -16,7 +16,6 @@ from chats.models import Chat, ChatMember
 from chats.payloads import member_event_payload, member_removed_payload
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
-from messenger.errors import NotFound
 
 MANAGERS = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)
 
@@ -29,7 +28,7 @@ def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
         users = list(User.objects.filter(pk__in=wanted, is_active=True))
         if len(users) != len(wanted):
             missing = sorted(wanted - {str(u.pk) for u in users})
-            raise NotFound("Some of these users do not exist.", details={"user_ids": missing})
+            raise errors.users_not_found(user_ids=missing)
         present = set(ChatMember.objects.filter(chat=chat, user__in=users).values_list("user_id", flat=True))
         # Rejoining members start with everything before now read: old messages are not "unread".
         last_seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
