@@ -1,13 +1,36 @@
-"""Keep API errors JSON even when a view crashes with DEBUG on."""
+"""Request hygiene for every path, and API errors that stay JSON even when a view crashes with DEBUG on."""
 
 import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
-from messenger.api.exceptions import error_body
+from messenger.api.parsers import nul_errors
+from messenger.errors import error_body
 
 logger = logging.getLogger("messenger.errors")
+
+
+class RequestHygieneMiddleware:
+    """Refuse a query string with a NUL character (%00) before any view reads it.
+
+    The API answers 400 `validation_error` naming the parameters, as it does for a NUL in a body
+    field (messenger/api/parsers.py); other pages (the admin's search) a plain 400.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            errors = nul_errors(request.GET.lists())
+            if errors:
+                logger.warning("NUL in the query string of %s %s", request.method, request.path)
+                if request.path.startswith("/api/"):
+                    return JsonResponse(error_body("validation_error", "The request is invalid.", errors), status=400)
+                return HttpResponseBadRequest("Null characters are not allowed.", content_type="text/plain")
+        return self.get_response(request)
 
 
 class ApiJsonErrorMiddleware:

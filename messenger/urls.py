@@ -24,5 +24,6 @@ urlpatterns = [
     re_path(r"^api/", views.api_not_found),
 ]
 
+handler400 = "messenger.views.bad_request"
 handler404 = "messenger.views.not_found"
 handler500 = "messenger.views.server_error"
