@@ -21,6 +21,8 @@ oversized request costs the server no more than its limit:
   below 100,000 bytes and in a temporary file above; daphne then put all of it on the
   application's queue at once (the whole body in memory, a 90 MiB upload at once). Here the
   application is handed BODY_CHUNK_BYTES at a time from that file as it asks for the next one.
+  A chunked body comes with the Content-Length it turned out to have (Django reads a body
+  without one as empty).
 
 A request therefore costs at most its limit on disk, and in memory a fixed amount on top of what
 the application keeps (Django spools bodies past FILE_UPLOAD_MAX_MEMORY_SIZE to disk, and the
@@ -123,6 +125,13 @@ class BoundedWebRequest(WebRequest):
         # Daphne queues `self.content` for the application in one go; it gets an empty body to
         # queue instead, and MessengerServer hands the application `body_file` chunk by chunk.
         self.body_file, self.content = self.content, io.BytesIO()
+        if self.requestHeaders.hasHeader(b"transfer-encoding"):
+            # A chunked body is whole by now. Django reads a body without a Content-Length as empty
+            # (an upload would arrive without its file), so the application is told its length.
+            length = self.body_file.seek(0, io.SEEK_END)
+            self.body_file.seek(0)
+            self.requestHeaders.removeHeader(b"transfer-encoding")
+            self.requestHeaders.setRawHeaders(b"content-length", [str(length).encode()])
         return super().process()
 
     def finish(self) -> None:

@@ -114,10 +114,12 @@ class Recorder:
     """An ASGI application that reads the whole body and records each message it received."""
 
     def __init__(self) -> None:
+        self.scope: dict = {}
         self.messages: list[dict] = []
         self.done = asyncio.Event()
 
     async def __call__(self, scope, receive, send) -> None:
+        self.scope = scope
         while True:
             message = await receive()
             self.messages.append(message)
@@ -293,3 +295,13 @@ async def test_the_receiver_of_a_lost_connection_reports_the_disconnect():
     body.close()  # the request closes its body file when the connection is lost
     queue.put_nowait({"type": "http.disconnect"})
     assert await RequestBodyReceiver(body, queue).receive() == {"type": "http.disconnect"}
+
+
+async def test_a_chunked_body_reaches_the_application_with_its_length():
+    application = Recorder()
+    channel = Channel(application)
+    channel.send(headers("POST", "/api/v1/auth/login", Transfer_Encoding="chunked") + b"5\r\nhello\r\n0\r\n\r\n")
+    await asyncio.wait_for(application.done.wait(), 5)
+    assert application.messages == [{"type": "http.request", "body": b"hello", "more_body": False}]
+    assert (b"content-length", b"5") in application.scope["headers"]
+    assert not any(name == b"transfer-encoding" for name, _ in application.scope["headers"])
