@@ -1,14 +1,49 @@
-"""Request hygiene for every path, and API errors that stay JSON even when a view crashes with DEBUG on."""
+"""Security headers and request hygiene for every path, and API errors that stay JSON even when a
+view crashes with DEBUG on."""
 
+import functools
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from messenger.api.parsers import nul_errors
 from messenger.errors import error_body
 
 logger = logging.getLogger("messenger.errors")
+
+
+class ContentSecurityPolicyMiddleware:
+    """Set `settings.CONTENT_SECURITY_POLICY` on every response whose view did not set its own.
+
+    Outermost, so static files (WhiteNoise) and error pages get it too. Django's SecurityMiddleware
+    adds nosniff, Referrer-Policy, COOP and (over HTTPS in production) HSTS; frame-ancestors here
+    and X-Frame-Options keep every page out of frames.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
+
+
+def content_security_policy(policy: str) -> Callable:
+    """A view decorator: the view's responses carry `policy` instead of the default one."""
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            response.headers["Content-Security-Policy"] = policy
+            return response
+
+        return wrapped
+
+    return decorate
 
 
 class RequestHygieneMiddleware:
