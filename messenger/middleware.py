@@ -17,9 +17,11 @@ logger = logging.getLogger("messenger.errors")
 class ContentSecurityPolicyMiddleware:
     """Set `settings.CONTENT_SECURITY_POLICY` on every response whose view did not set its own.
 
-    Outermost, so static files (WhiteNoise) and error pages get it too. Django's SecurityMiddleware
-    adds nosniff, Referrer-Policy, COOP and (over HTTPS in production) HSTS; frame-ancestors here
-    and X-Frame-Options keep every page out of frames.
+    Outermost, so static files (WhiteNoise) and error pages get it too. JSON answers of the API
+    are data, not documents, and go without (as the history fast path's do, header for header):
+    nosniff keeps a browser from reading them as anything else and X-Frame-Options from framing
+    them. Django's SecurityMiddleware adds nosniff, Referrer-Policy, COOP and (over HTTPS in
+    production) HSTS; frame-ancestors here and X-Frame-Options keep every page out of frames.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -27,7 +29,8 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        if not response.get("Content-Type", "").startswith("application/json"):
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
 
 
