@@ -49,7 +49,6 @@ logger = logging.getLogger("messenger.requests")
 
 BODY_CHUNK_BYTES = 64 * 1024  # Django's multipart parser reads 64 KiB at a time too
 REFUSED_BODY_LINGER_SECONDS = 10
-CLOSE_MESSAGE_TOO_BIG = 1009
 
 
 def request_body_max_bytes(path: str) -> int:
