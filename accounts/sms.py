@@ -17,10 +17,17 @@ class BaseSMSBackend:
 
 
 class ConsoleSMSBackend(BaseSMSBackend):
-    """Development backend: writes one log line with the phone and the message."""
+    """Development backend: writes one log line with the phone and, with DEBUG on, the message.
+
+    With DEBUG off (production) the text, which holds a login code, stays out of the logs
+    (SECURITY.md): the line says that nothing was delivered.
+    """
 
     def send(self, *, phone: str, text: str) -> None:
-        logger.info("SMS to %s: %s", phone, text)
+        if settings.DEBUG:
+            logger.info("SMS to %s: %s", phone, text)
+        else:
+            logger.warning("SMS to %s not delivered: SMS_BACKEND is the console backend (text withheld)", phone)
 
 
 class MemorySMSBackend(BaseSMSBackend):

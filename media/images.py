@@ -1,8 +1,10 @@
 """Decoding, cleaning and thumbnailing uploaded images with Pillow.
 
 Every image is decoded and encoded again from its pixels, so nothing from the original file
-survives except what we copy on purpose (pixels, frame timings, the colour profile): EXIF with
-GPS position and camera serials, XMP, comments and any trailing bytes are dropped.
+survives except what we copy on purpose (pixels and frame timings): EXIF with GPS position and
+camera serials, XMP, comments, colour profiles, extra pictures and any trailing bytes are
+dropped. A colour profile is applied to the pixels first (they are stored in sRGB): a profile is
+free-form bytes of any length (device names, or a whole file hidden in it), so none is kept.
 """
 
 import io
@@ -10,7 +12,7 @@ import warnings
 from dataclasses import dataclass
 from typing import IO, Any
 
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageCms, ImageOps, ImageSequence
 
 from media import errors
 from media.filetypes import AllowedType
@@ -22,6 +24,7 @@ _QUALITY = 90
 _THUMBNAIL_QUALITY = 80
 # Frame duration (ms) for animation frames that carry none.
 _DEFAULT_FRAME_MS = 100
+_SRGB = ImageCms.createProfile("sRGB")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,9 @@ def image_clean(file: IO[bytes], *, allowed: AllowedType, max_pixels: int, thumb
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(file, formats=[allowed.pillow_format]) as image:
-                frame_count = getattr(image, "n_frames", 1)
+                # A JPEG holding several pictures (MPO: phones add depth maps and previews, each
+                # with its own EXIF) keeps its first; only animations keep every frame.
+                frame_count = 1 if allowed.pillow_format == "JPEG" else getattr(image, "n_frames", 1)
                 # Checked on the header, before any pixel is decoded.
                 if image.width * image.height * frame_count > max_pixels:
                     raise _too_large(image.width, image.height, frame_count, max_pixels)
@@ -71,10 +76,24 @@ def _too_large(width: int, height: int, frames: int, max_pixels: int) -> Applica
 def _clean_still(image: Image.Image, pillow_format: str, thumbnail_side: int) -> CleanImage:
     icc_profile = image.info.get("icc_profile")
     # Turn the pixels upright first: the orientation tag goes away with the rest of EXIF.
-    picture = ImageOps.exif_transpose(image)
+    picture = _in_srgb(ImageOps.exif_transpose(image), icc_profile)
     picture = _without_metadata(_storable_mode(picture, pillow_format))
-    content = _encode(picture, pillow_format, icc_profile=icc_profile)
+    content = _encode(picture, pillow_format)
     return CleanImage(content, picture.width, picture.height, _thumbnail(picture, thumbnail_side))
+
+
+def _in_srgb(picture: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """The pixels converted from their embedded colour profile to sRGB, so the profile can go.
+
+    A profile that does not parse, or does not fit the pixels' mode, is dropped without converting.
+    """
+    if not icc_profile or picture.mode not in {"RGB", "RGBA", "CMYK"}:
+        return picture
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        return ImageCms.profileToProfile(picture, source, _SRGB, outputMode="RGBA" if picture.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return picture
 
 
 def _clean_animation(image: Image.Image, pillow_format: str, thumbnail_side: int) -> CleanImage:
@@ -115,8 +134,6 @@ def _without_metadata(picture: Image.Image) -> Image.Image:
 def _encode(picture: Image.Image, pillow_format: str, **options: Any) -> bytes:
     if pillow_format in {"JPEG", "WEBP"}:
         options.setdefault("quality", _QUALITY)
-    if options.get("icc_profile") is None:
-        options.pop("icc_profile", None)
     out = io.BytesIO()
     picture.save(out, format=pillow_format, **options)
     return out.getvalue()

@@ -16,6 +16,12 @@ from typing import IO
 _MAX_BOXES = 10_000
 # Metadata boxes (user data, iTunes/Apple `meta` with location, XMP `uuid`) we blank out.
 _METADATA_BOXES = {b"udta", b"meta", b"uuid"}
+# Boxes made of boxes, searched for metadata boxes (ISO/IEC 14496-12); anything else is data.
+_CONTAINER_BOXES = {
+    *(b"moov", b"trak", b"edts", b"mdia", b"minf", b"dinf", b"stbl"),
+    *(b"mvex", b"moof", b"traf", b"mfra", b"meco"),
+}
+_MAX_DEPTH = 6
 _OGG_TAIL_BYTES = 64 * 1024
 
 
@@ -49,26 +55,24 @@ def mp4_metadata_strip(file: IO[bytes], *, size: int) -> int:
 
     Phones record the capture location in `moov/udta` (©xyz) and `moov/meta`; overwriting those
     boxes with padding of the same size removes it without moving a byte, so the sample offsets in
-    the rest of the file stay valid.
+    the rest of the file stay valid. Every container box on the way is searched (tracks, media,
+    fragments: `moof/traf/meta` holds metadata too), to _MAX_DEPTH levels.
     """
-    blanked = 0
     try:
-        for box_type, start, header_size, box_size in list(_boxes(file, 0, size)):
-            if box_type in _METADATA_BOXES:
-                blanked += _blank(file, start, header_size, box_size)
-            elif box_type == b"moov":
-                for inner in list(_boxes(file, start + header_size, start + box_size)):
-                    inner_type, inner_start, inner_header, inner_size = inner
-                    if inner_type in _METADATA_BOXES:
-                        blanked += _blank(file, *inner[1:])
-                    elif inner_type == b"trak":
-                        for track_box in list(_boxes(file, inner_start + inner_header, inner_start + inner_size)):
-                            if track_box[0] in _METADATA_BOXES:
-                                blanked += _blank(file, *track_box[1:])
-    except Exception:  # noqa: BLE001, S110 - a damaged box tree ends the walk; what was blanked stays blanked
-        pass
+        return _strip_boxes(file, 0, size, depth=0)
+    except Exception:  # noqa: BLE001 - a damaged box tree ends the walk; what was blanked stays blanked
+        return 0
     finally:
         file.seek(0)
+
+
+def _strip_boxes(file: IO[bytes], start: int, end: int, *, depth: int) -> int:
+    blanked = 0
+    for box_type, box_start, header_size, box_size in list(_boxes(file, start, end)):
+        if box_type in _METADATA_BOXES:
+            blanked += _blank(file, box_start, header_size, box_size)
+        elif box_type in _CONTAINER_BOXES and depth < _MAX_DEPTH:
+            blanked += _strip_boxes(file, box_start + header_size, box_start + box_size, depth=depth + 1)
     return blanked
 
 

@@ -17,6 +17,9 @@ bench/RESULTS.md):
   Twisted, and written in order.
 - A text frame sent to many sockets (a group message, a presence change: the stream tail sends one
   `str` to every recipient) is encoded and framed once, with autobahn's prepared messages.
+
+Its HTTP requests and WebSocket protocol are also bounded in what they read from a client
+(messenger/daphne_limits.py).
 """
 
 import asyncio
@@ -24,17 +27,27 @@ import logging
 import math
 import time
 from concurrent.futures import CancelledError
+from functools import partial
 
 from autobahn.websocket.protocol import PreparedMessage
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory
 from daphne.server import Server
-from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from daphne.ws_protocol import WebSocketFactory
 from twisted.internet import reactor, tcp
+
+from messenger.daphne_limits import (
+    BoundedHTTPFactory,
+    BoundedWebRequest,
+    BoundedWebSocketProtocol,
+    RequestBodyReceiver,
+    bound_websocket_factory,
+)
 
 logger = logging.getLogger("daphne.server")  # the sweeps log as daphne's do
 
 
-class MessengerWebSocketProtocol(WebSocketProtocol):
+class MessengerWebSocketProtocol(BoundedWebSocketProtocol):
     def serverSend(self, content, binary=False):
         if binary or self.state != self.STATE_OPEN or self._perMessageCompress is not None or self.autoFragmentSize > 0:
             return super().serverSend(content, binary)
@@ -97,7 +110,17 @@ class MessengerServer(Server):
     @ws_factory.setter
     def ws_factory(self, factory: WebSocketFactory) -> None:
         factory.protocol = MessengerWebSocketProtocol
+        bound_websocket_factory(factory)
         self._ws_factory = factory
+
+    # `Server.run` makes daphne's HTTP factory; the one that serves makes bounded requests.
+    @property
+    def http_factory(self) -> HTTPFactory:
+        return self._http_factory
+
+    @http_factory.setter
+    def http_factory(self, factory: HTTPFactory) -> None:
+        self._http_factory = factory if isinstance(factory, BoundedHTTPFactory) else BoundedHTTPFactory(self)
 
     def prepared_text(self, text: str) -> PreparedMessage:
         """The frame of `text`, reused while the same string is sent to socket after socket.
@@ -115,10 +138,22 @@ class MessengerServer(Server):
         self._unsettled.add(protocol)
 
     def create_application(self, protocol, scope):
-        input_queue = super().create_application(protocol, scope)
-        if input_queue is not None:
-            instance = self.connections[protocol]["application_instance"]
-            instance.add_done_callback(lambda _instance: self._unsettled.add(protocol))
+        """Daphne's, but an HTTP request's body is read from its file as the application asks for it.
+
+        (Daphne queues the whole body first; see messenger/daphne_limits.py.)
+        """
+        assert "application_instance" not in self.connections[protocol]
+        input_queue = asyncio.Queue()
+        receive = input_queue.get
+        if isinstance(protocol, BoundedWebRequest) and protocol.body_file is not None:
+            receive = RequestBodyReceiver(protocol.body_file, input_queue).receive
+        scope.setdefault("asgi", {"version": "3.0"})
+        application_instance = self.application(scope=scope, receive=receive, send=partial(self.handle_reply, protocol))
+        if protocol not in self.connections:
+            return None
+        instance = asyncio.ensure_future(application_instance, loop=asyncio.get_event_loop())
+        self.connections[protocol]["application_instance"] = instance
+        instance.add_done_callback(lambda _instance: self._unsettled.add(protocol))
         return input_queue
 
     def application_checker(self) -> None:

@@ -3,6 +3,11 @@
 from typing import Any
 
 
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The body of every error response: {"code", "message", "details"}."""
+    return {"code": code, "message": message, "details": details if details is not None else {}}
+
+
 class ApplicationError(Exception):
     """A business-rule failure the client can act on: rendered as {"code", "message", "details"}.
 

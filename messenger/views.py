@@ -8,10 +8,13 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 
-from messenger.api.exceptions import error_body
+from messenger.api.exceptions import suspicious_request_error, wants_json_errors
+from messenger.errors import error_body
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +61,25 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if wants_json_errors(request.path):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
     return page_not_found(request, exception)
 
 
+@csrf_exempt  # an unknown path is 404 whatever the method (CSRF would answer a POST with its HTML 403)
 def api_not_found(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 (a SuspiciousOperation or BadRequest outside a DRF view, e.g. a disallowed host)."""
+    if wants_json_errors(request.path):
+        error = suspicious_request_error(exception)
+        return JsonResponse(error_body(error.code, error.message, error.details), status=error.status)
+    return django_bad_request(request, exception)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
-    if request.path.startswith("/api/"):
+    if wants_json_errors(request.path):
         return JsonResponse(error_body("server_error", "Internal server error."), status=500)
     return django_server_error(request)

@@ -12,6 +12,11 @@ UPLOAD_FIELD = "file"
 MULTIPART_OVERHEAD_BYTES = 16 * 1024
 
 
+def upload_body_max_bytes() -> int:
+    """The longest request body an upload may have: the largest file plus its multipart framing."""
+    return upload_limit_bytes() + MULTIPART_OVERHEAD_BYTES
+
+
 class UploadLimitHandler(FileUploadHandler):
     """Stops parsing as soon as the body passes the size limit of its type or the user's quota.
 
@@ -33,7 +38,7 @@ class UploadLimitHandler(FileUploadHandler):
         self._allowed: AllowedType | None = None
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
-        if content_length > upload_limit_bytes() + MULTIPART_OVERHEAD_BYTES:
+        if content_length > upload_body_max_bytes():
             raise errors.file_too_large(kind=None, max_bytes=upload_limit_bytes())
         return None  # go on with Django's parser
 

@@ -6,7 +6,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -15,7 +14,8 @@ from rest_framework.views import APIView
 from media import selectors, services
 from media.api import serializers as s
 from media.api.downloads import attachment_file_response
-from media.api.upload_handlers import UploadLimitHandler
+from media.api.upload_handlers import UploadLimitHandler, upload_body_max_bytes
+from messenger.api.parsers import MultiPartParser
 from messenger.api.schema import AUTH_ERRORS, errors
 
 NOT_FOUND = errors(e404="not_found")
@@ -49,6 +49,9 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
 class AttachmentUploadView(APIView):
     parser_classes = [MultiPartParser]
     throttle_classes = [UploadThrottle]
+
+    # The server reads no longer body for this endpoint (messenger/daphne_limits.py).
+    request_body_max_bytes = staticmethod(upload_body_max_bytes)
 
     @extend_schema(
         request={"multipart/form-data": s.AttachmentUploadSerializer},

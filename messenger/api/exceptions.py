@@ -3,13 +3,20 @@
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from messenger.errors import ApplicationError
+from messenger.errors import ApplicationError, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +35,37 @@ _DRF_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": details if details is not None else {}}
+def suspicious_request_error(exc: Exception) -> ApplicationError:
+    """A request Django refuses to read (too many fields or files, too much form data, a bad host...).
+
+    Django logs these to `django.security.<class name>` and answers 400; here they become the
+    API's error with a code of their own.
+    """
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return ApplicationError(
+            f"The request has more than {limit} fields.", code="too_many_fields", details={"max_fields": limit}
+        )
+    if isinstance(exc, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return ApplicationError(
+            f"The request has more than {limit} files.", code="too_many_files", details={"max_files": limit}
+        )
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return ApplicationError(
+            f"The request's form data is larger than {limit} bytes.",
+            code="request_too_large",
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            details={"max_bytes": limit},
+        )
+    return ApplicationError("The request was refused.", code="bad_request")
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, SuspiciousOperation):
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").warning("%s", exc)
+        exc = suspicious_request_error(exc)
     if isinstance(exc, ApplicationError):
         set_rollback()
         retry_after = getattr(exc, "retry_after", None)
@@ -86,3 +119,12 @@ def _code_for(exc: exceptions.APIException) -> str:
         if isinstance(exc, exc_class):
             return code
     return exc.default_code
+
+
+# Where clients are programs that read JSON: errors there are the JSON error shape, even when Django
+# itself answers (404, 500, a request it refuses before any view).
+JSON_PATH_PREFIXES = ("/api/", "/.well-known/")
+
+
+def wants_json_errors(path: str) -> bool:
+    return path.startswith(JSON_PATH_PREFIXES)

@@ -1,11 +1,21 @@
 """Project-level behaviour: probes, error shape, security headers, API docs, production settings."""
 
+import json
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.staticfiles import finders
+from django.urls import URLResolver, get_resolver
+
+from accounts.tests.factories import UserFactory
+from messenger.api import docs
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,11 +64,65 @@ def test_readyz_reports_a_broken_channel_layer(client, settings):
     assert response.json()["checks"]["channel_layer"] == "error"
 
 
-def test_security_headers(client):
-    response = client.get("/healthz")
+def _routes(patterns=None, prefix: str = "/") -> Iterator[str]:
+    """Every route of the URLconf without parameters, admin pages included."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = str(pattern.pattern)
+        if any(char in route for char in "<^$()[]?\\"):
+            continue  # has parameters
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + route)
+        else:
+            yield prefix + route
+
+
+PAGES = sorted({*_routes(), "/static/app/app.js", "/no-such-page/", "/api/v1/no-such-endpoint"})
+
+
+def test_the_urlconf_walk_finds_the_pages():
+    for page in ("/", "/app/", "/admin/", "/admin/login/", "/api/docs/", "/api/redoc/", "/api/v1/auth/login"):
+        assert page in PAGES
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_security_headers_on_every_page(client, page):
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.get(page)
+    assert response.status_code < 500, page
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+    if response["Content-Type"] == "application/json":  # API data: no document, no policy
+        assert "Content-Security-Policy" not in response
+        assert response["X-Frame-Options"] == "DENY"
+        return
+    policy = dict(directive.strip().split(" ", 1) for directive in response["Content-Security-Policy"].split(";"))
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["object-src"] == "'none'"
+    assert policy["base-uri"] == "'none'"
+    assert policy["script-src"] == "'self'"  # never inline or eval'd script, on any page
+    assert policy["default-src"] == "'self'"
+    if response["Content-Type"].startswith("text/html"):
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    if not page.startswith("/api/docs/") and not page.startswith("/api/redoc/"):
+        assert policy["style-src"] == "'self'"
+
+
+def test_production_headers_include_hsts():
+    script = (
+        "import json; from django.test import Client; "
+        "r = Client().get('/', secure=True, headers={'host': 'chat.example.com'}); "
+        "print(json.dumps({'status': r.status_code, **r.headers}))"
+    )
+    result = run_manage("shell", "-c", script, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    headers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert headers["status"] == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
 
 
 def test_unknown_api_path_is_json_404(client):
@@ -86,14 +150,52 @@ def test_crash_under_api_is_json_500(client, monkeypatch):
     assert response.json() == {"code": "server_error", "message": "Internal server error.", "details": {}}
 
 
-def test_schema_and_docs_are_served_without_a_cdn(client):
-    schema = client.get("/api/schema/")
-    assert schema.status_code == 200
-    assert b"/api/v1/auth/login" in schema.content
-    for page in ("/api/docs/", "/api/redoc/"):
-        html = client.get(page).content.decode()
-        assert "/static/drf_spectacular_sidecar/" in html
-        assert "cdn" not in html.lower() and "unpkg" not in html.lower()
+class _References(HTMLParser):
+    """The src/href of every element of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.urls += [value for name, value in attrs if name in {"src", "href"} and value]
+
+
+# How JS and CSS refer to something they load. Other URLs in them (JSON-schema ids, XML
+# namespaces, links a reader may follow) are not fetched; tests/web/test_pages.py watches what a
+# browser actually requests.
+_LOADING = re.compile(r"""(?:\bsrc\s*[:=]\s*|url\(\s*|@import\s+|fetch\(\s*|importScripts\(\s*)["']?(https?:)?//""")
+
+
+def _body(client, url: str) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.content
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_api_docs_load_nothing_from_another_host(client, page):
+    html = _body(client, page).decode()
+    references = _References()
+    references.feed(html)
+    assert references.urls, "the page references its scripts and styles"
+    for url in references.urls:
+        assert urlsplit(url).netloc == "", f"{page} references {url}"
+        content = _body(client, url).decode("utf-8", "replace")
+        found = _LOADING.search(content)
+        assert found is None, f"{url} loads {content[found.start() : found.end() + 60]!r}"
+    assert "fonts.googleapis.com" not in html and "fonts.gstatic.com" not in html
+    if page == "/api/docs/":
+        assert '"validatorUrl": null' in _body(client, "/api/docs/?script=").decode()
+
+
+def test_the_redoc_bundle_is_patched_where_it_loads_a_third_party_logo():
+    original = Path(finders.find(docs.REDOC_BUNDLE)).read_bytes()
+    assert original.count(docs.REDOCLY_LOGO) == 1  # a new sidecar version: check what it loads
+    assert _LOADING.search(original.decode()) is not None  # the check above would have caught it
+    assert docs.REDOCLY_LOGO not in docs.redoc_bundle()
 
 
 def test_admin_login_page(client):

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from chats.tests.asyncapi import validate_server_frame
 from tests.e2e.conftest import ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 DEFAULT_BASE = "B=http://127.0.0.1:8000"
 SESSION_TIMEOUT_SECONDS = 60
 

@@ -25,7 +25,7 @@ from accounts.tests.jwt_forge import (
 from accounts.tokens import AccessToken
 from tests.e2e.clients import PASSWORD, Account, Socket, http, http_async, open_connection, register
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 REVOCATION_CLOSE_SECONDS = 1.0
 
 

@@ -1,58 +1,30 @@
-"""End to end: the web client at /app/ in headless Chromium, against a real daphne server.
-
-pytest-django's `live_server` speaks only HTTP, so each test starts `daphne` on a free port,
-pointed at this run's test database (SQLite file or PostgreSQL) with `transaction=True`, so the
-rows the test creates are committed and visible to the server. The browser is the system
-Chromium; Playwright never downloads one.
+"""End to end: the web client at /app/ in headless Chromium, against a real daphne server
+(the `server` fixture, tests/web/conftest.py; the browser, tests/web/browser.py).
 
 Playwright's sync API keeps an event loop running on this thread while it is in use, and Django
 refuses ORM calls from inside one. So all ORM work happens in the `people` fixture, and the test
 body starts Chromium afterwards; while it runs, the server is only reached over HTTP.
 """
 
-import contextlib
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from chats.models import Chat
 from chats.tests.factories import direct_chat
-from tests.servers import free_port, server_database_url
+from tests.web.browser import LIVE_TIMEOUT_MS, launch_chromium, wait_until
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 800}
-ROOT = Path(settings.BASE_DIR)
-SCREENSHOTS = ROOT / "var" / "screenshots"
-LOGS = ROOT / "var" / "web-e2e"
-STARTUP_TIMEOUT_SECONDS = 30.0
-LIVE_TIMEOUT_MS = 5000
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+SCREENSHOTS = settings.BASE_DIR / "var" / "screenshots"
 # Direct-to-loopback requests: a proxy from the environment must not see them.
 _LOCAL_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -71,15 +43,6 @@ RECORD_SOCKETS = """
 """
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def require_chromium() -> None:
-    """Skip locally without a system Chromium; in CI that is a failure, not a skip."""
-    if CHROMIUM.exists():
-        return
-    if IN_CI:
-        pytest.fail(f"{CHROMIUM} is required in CI (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} not installed")
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -101,79 +64,7 @@ def people(transactional_db) -> People:
     return People(alice=alice, bob=bob, carol=carol, chat=direct_chat(alice, bob))
 
 
-@pytest.fixture
-def server(request, transactional_db) -> Iterator[str]:
-    """A daphne process serving messenger.asgi on a free port; yields its base URL."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    tag = uuid.uuid4().hex[:8]
-    env = {
-        **os.environ,
-        "DATABASE_URL": server_database_url(),
-        "DJANGO_SETTINGS_MODULE": "messenger.settings",
-        # The page's own origin is not listed: outside production the server accepts it anyway,
-        # so the web client works on any port without configuration (as with `PORT=… scripts/serve`).
-        "DJANGO_ENV": "development",
-        "DJANGO_ALLOWED_ORIGINS": "https://elsewhere.example",
-        # With DEBUG on, WhiteNoise serves static/ directly: no collectstatic step needed.
-        "DJANGO_DEBUG": "true",
-        "CHANNEL_LAYER_PREFIX": f"web-e2e-{tag}",
-        "CACHE_KEY_PREFIX": f"web-e2e-{tag}",
-        "PYTHONUNBUFFERED": "1",
-    }
-    LOGS.mkdir(parents=True, exist_ok=True)
-    log_path = LOGS / f"{request.node.name}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "messenger.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(process, base_url, log_path)
-        yield base_url
-    finally:
-        # Stopped before the database flush: this fixture depends on transactional_db.
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
-def _wait_healthy(process: subprocess.Popen, base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"daphne exited with {process.returncode}:\n{log_path.read_text(errors='replace')}")
-        try:
-            with _LOCAL_HTTP.open(f"{base_url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (OSError, urllib.error.URLError):
-            pass  # not listening yet
-        if time.monotonic() > deadline:
-            pytest.fail(f"daphne did not answer /healthz in {STARTUP_TIMEOUT_SECONDS} s:\n{log_path.read_text()}")
-        time.sleep(0.1)
-
-
 # --- helpers -------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def launch_chromium() -> Iterator[Browser]:
-    """The system Chromium, headless. Called in the test body, after the fixtures' ORM work."""
-    require_chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def open_app(browser: Browser, base_url: str, errors: list, *, record_sockets: bool = False) -> Page:
@@ -298,7 +189,7 @@ def test_reconnect_catches_up_on_missed_messages(people: People, server: str):
         log_in(alice, "alice")
         chat_button(alice, "Bob Builder").click()
         expect(alice.locator("#chat-title")).to_have_text("Bob Builder")
-        alice.wait_for_function("sessionStorage.getItem('messenger.cursor') !== null")
+        wait_until(alice, "sessionStorage.getItem('messenger.cursor') !== null")
         cursor_before = stored_cursor(alice)
         credentials = {"identifier": "bob", "password": DEFAULT_PASSWORD}
         bob_access = http("POST", f"{server}/api/v1/auth/login", body=credentials)["access"]
@@ -323,7 +214,7 @@ def test_reconnect_catches_up_on_missed_messages(people: People, server: str):
         expect(alice.locator("#connection")).to_have_text("Connected", timeout=15000)
         missed = alice.locator("#messages .message", has_text="sent while you were away")
         expect(missed).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
-        alice.wait_for_function(f"Number(sessionStorage.getItem('messenger.cursor')) > {cursor_before}")
+        wait_until(alice, f"Number(sessionStorage.getItem('messenger.cursor')) > {cursor_before}")
         assert alice.evaluate("JSON.parse(sessionStorage.getItem('messenger.session')).access") != "expired"
         assert alice.evaluate("window.__sockets.length") >= 2
 
