@@ -68,13 +68,19 @@ def application_environment() -> dict[str, set[Path]]:
     return read
 
 
+PLACEHOLDER_DATABASE_URL = "postgres://settings-test@127.0.0.1:9/unused"
+
+
 def settings_for(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """messenger/settings.py evaluated with exactly `environ` (and no .env file): its upper-case names.
 
-    The test process's own settings stay as they are; the environment is restored after the test.
+    Settings need a database: without DATABASE_URL in `environ` they get a placeholder one, as they
+    would get the embedded PostgreSQL's (which a clean checkout has not started). The test process's
+    own settings stay as they are; the environment is restored after the test.
     """
     for name in set(application_environment()) | set(environ):
         monkeypatch.delenv(name, raising=False)
+    environ = {"DATABASE_URL": PLACEHOLDER_DATABASE_URL, **environ}
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(dotenv, "load_dotenv", lambda *args, **kwargs: False)
