@@ -73,6 +73,28 @@ def test_bad_input_is_refused_and_nothing_is_stored(user, body, field):
     assert not ChatFolder.objects.exists() and not StreamEvent.objects.filter(type__startswith="folder:").exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("", {"name": ""}, "name"),
+        ("", {"name": None}, "name"),
+        ("", {"chat_ids": None}, "chat_ids"),
+        ("", {"chat_ids": ["x"]}, "chat_ids"),
+        ("order", {}, "folder_ids"),
+        ("order", {"folder_ids": "all"}, "folder_ids"),
+        ("order", {"folder_ids": ["x"]}, "folder_ids"),
+    ],
+)
+def test_bad_changes_are_refused_and_nothing_changes(user, path, body, field):
+    client = client_for(user)
+    folder = client.post("/api/v1/folders", {"name": "F"}, format="json").json()
+    url = "/api/v1/folders/order" if path == "order" else f"/api/v1/folders/{folder['id']}"
+    response = (client.post if path == "order" else client.patch)(url, body, format="json")
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert list(response.json()["details"]) == [field]
+    assert client.get("/api/v1/folders").json() == [folder]
+
+
 def test_codes_of_the_service_rules(user, other_user, settings):
     client = client_for(user)
     theirs = group_chat(other_user)
