@@ -2,12 +2,9 @@
 link stops working, bans, and two joins racing for the last use."""
 
 import re
-import threading
 from datetime import timedelta
 
-import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
@@ -15,9 +12,8 @@ from chats import services
 from chats.models import ChatInvite, ChatMember, Message, StreamEvent
 from chats.selectors import stream_position
 from chats.tests.factories import direct_chat, group_chat
-from chats.tests.locks import lock_waits, wait_until
+from chats.tests.locks import race_behind_chat_rows
 from chats.tests.test_services_messages import emitted
-from messenger.db import psycopg_params
 from messenger.errors import ApplicationError
 
 
@@ -163,26 +159,10 @@ def test_two_joins_for_the_last_use_one_wins(transactional_db, alice):
     chat = group_chat(alice)
     invite = services.invite_create(chat=chat, actor=alice, max_uses=1)
     joiners = [UserFactory(), UserFactory()]
-    outcomes: dict = {}
-
-    def join(user) -> None:
-        try:
-            outcomes[user.pk] = services.invite_join(user=user, code=invite.code)[1]
-        except ApplicationError as error:
-            outcomes[user.pk] = error.code
-        finally:
-            connection.close()
-
-    with psycopg.connect(**psycopg_params()) as rival:
-        rival.execute("SELECT 1 FROM chats_chat WHERE id = %s FOR UPDATE", [chat.pk])
-        threads = [threading.Thread(target=join, args=(user,)) for user in joiners]
-        for thread in threads:
-            thread.start()
-        wait_until(lambda: lock_waits() >= 2)
-        rival.rollback()
-        for thread in threads:
-            thread.join(10)
-    assert sorted(map(str, outcomes.values())) == ["True", "invite_exhausted"]
+    outcomes = race_behind_chat_rows(
+        [chat.pk], [lambda user=user: services.invite_join(user=user, code=invite.code)[1] for user in joiners]
+    )
+    assert sorted(map(str, outcomes)) == ["True", "invite_exhausted"]
     assert ChatInvite.objects.get(pk=invite.code).uses == 1
     assert ChatMember.objects.filter(chat=chat, user__in=joiners).count() == 1
     assert Message.objects.filter(chat=chat, kind="system").count() == 1

@@ -1,12 +1,9 @@
 """chats.services.settings: mute, archive (with WhatsApp's rule for new messages), pin, and what each
 change stores and emits. The chat list (chats.selectors) shows the same state: the service reads it there."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from chats import services
@@ -14,9 +11,8 @@ from chats.models import Chat, ChatMember, StreamEvent
 from chats.selectors import chat_list_filtered, member_settings_get, stream_position
 from chats.services.messages import message_record
 from chats.tests.factories import direct_chat, group_chat, send
-from chats.tests.locks import lock_waits, wait_until
+from chats.tests.locks import race_behind_chat_rows
 from chats.tests.test_services_messages import emitted
-from messenger.db import psycopg_params
 from messenger.errors import ApplicationError
 
 update = services.chat_settings_update
@@ -228,25 +224,10 @@ def test_two_pins_at_once_cannot_both_take_the_last_place(transactional_db, alic
     """Both wait on the chat rows a rival holds; once it lets go, one pins and the other is refused."""
     settings.CHAT_MAX_PINNED = 1
     chats = [group_chat(alice, title="a"), group_chat(alice, title="b")]
-    outcomes: list = []
-
-    def pin(chat) -> None:
-        try:
-            update(user=alice, chat_id=chat.pk, pinned=True)
-            outcomes.append("pinned")
-        except ApplicationError as error:
-            outcomes.append(error.code)
-        finally:
-            connection.close()
-
-    with psycopg.connect(**psycopg_params()) as rival:
-        rival.execute("SELECT 1 FROM chats_chat WHERE id = ANY(%s) FOR UPDATE", [[c.pk for c in chats]])
-        threads = [threading.Thread(target=pin, args=(chat,)) for chat in chats]
-        for thread in threads:
-            thread.start()
-        wait_until(lambda: lock_waits() >= 2)
-        rival.rollback()
-        for thread in threads:
-            thread.join(10)
-    assert sorted(outcomes) == ["pinned", "too_many_pinned"]
-    assert ChatMember.objects.filter(user=alice, pinned_at__isnull=False).count() == 1
+    outcomes = race_behind_chat_rows(
+        [chat.pk for chat in chats],
+        [lambda chat=chat: update(user=alice, chat_id=chat.pk, pinned=True).chat_id for chat in chats],
+    )
+    assert outcomes.count("too_many_pinned") == 1
+    (pinned,) = [outcome for outcome in outcomes if outcome != "too_many_pinned"]
+    assert ChatMember.objects.get(user=alice, pinned_at__isnull=False).chat_id == pinned
