@@ -22,7 +22,8 @@ from messenger.errors import ApplicationError
 
 
 def _lock_owner(owner: User) -> None:
-    User.objects.select_for_update().filter(pk=owner.pk).values_list("pk").first()
+    # NO KEY UPDATE: rows that reference the user (their messages, sockets) are inserted meanwhile.
+    User.objects.select_for_update(no_key=True).filter(pk=owner.pk).values_list("pk").first()
 
 
 def _chat_ids_checked(*, owner: User, chat_ids: Sequence) -> list[str]:

@@ -68,8 +68,9 @@ def chat_settings_update(
         if wanted == current:
             return current
         if new_pinned and current.pinned_at is None:
-            # The user's row serialises their pins, so two at once cannot both take the last place.
-            User.objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
+            # The user's row serialises their pins, so two at once cannot both take the last place
+            # (NO KEY UPDATE: the user's own messages, whose inserts key-share the row, go on).
+            User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk").first()
             limit = settings.CHAT_MAX_PINNED
             if selectors.member_pinned_count(user=user, excluding_chat_id=chat_id) >= limit:
                 raise errors.too_many_pinned(max_pinned=limit)
