@@ -18,6 +18,11 @@ def user_payload(user: User) -> dict:
     }
 
 
+def user_profile_payload(user: User, *, online: bool) -> dict:
+    """GET /api/v1/users/{id}: the public fields, and whether the user has a live socket now."""
+    return {**user_payload(user), "online": online}
+
+
 def me_payload(user: User) -> dict:
     """The user's own profile, with the private fields."""
     return {

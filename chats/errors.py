@@ -13,6 +13,12 @@ CLIENT_ID_REUSED = "client_id_reused"
 INVALID_REPLY = "invalid_reply"
 CURSOR_EXPIRED = "cursor_expired"
 VALIDATION_ERROR = "validation_error"  # as DRF's, for socket frames
+TOO_MANY_PINNED = "too_many_pinned"
+TOO_MANY_FOLDERS = "too_many_folders"
+INVITE_EXPIRED = "invite_expired"
+INVITE_REVOKED = "invite_revoked"
+INVITE_EXHAUSTED = "invite_exhausted"
+BANNED = "banned"  # removed from the chat by an owner or admin (chats.models.ChatBan)
 
 
 def chat_not_found() -> NotFound:
@@ -71,4 +77,46 @@ def cursor_expired(*, cursor: int, status: int = 400) -> ApplicationError:
         code=CURSOR_EXPIRED,
         status=status,
         details={"cursor": cursor},
+    )
+
+
+def too_many_pinned(*, max_pinned: int) -> ApplicationError:
+    return ApplicationError(
+        f"At most {max_pinned} chats can be pinned; unpin one first.", code=TOO_MANY_PINNED, details={"max": max_pinned}
+    )
+
+
+def too_many_folders(*, max_folders: int) -> ApplicationError:
+    return ApplicationError(
+        f"At most {max_folders} folders; delete one first.", code=TOO_MANY_FOLDERS, details={"max": max_folders}
+    )
+
+
+def folder_not_found() -> NotFound:
+    return NotFound("No such folder.")
+
+
+def chats_not_found(*, chat_ids: list[str]) -> NotFound:
+    return NotFound("Some of these chats do not exist or are not yours.", details={"chat_ids": chat_ids})
+
+
+def invite_not_found() -> NotFound:
+    return NotFound("No such invite link.")
+
+
+def invite_expired() -> ApplicationError:
+    return ApplicationError("This invite link has expired.", code=INVITE_EXPIRED, status=410)
+
+
+def invite_revoked() -> ApplicationError:
+    return ApplicationError("This invite link was revoked.", code=INVITE_REVOKED, status=410)
+
+
+def invite_exhausted() -> ApplicationError:
+    return ApplicationError("This invite link has been used as often as it allows.", code=INVITE_EXHAUSTED, status=410)
+
+
+def banned() -> ApplicationError:
+    return ApplicationError(
+        "You were removed from this chat; only its owner or an admin can add you back.", code=BANNED, status=403
     )

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chats import errors, selectors, services
 from chats.api import serializers as s
-from chats.payloads import receipt_payload
+from chats.payloads import chat_settings_payload, receipt_payload
 from chats.services.presence import presence_connect, presence_disconnect
 from chats.services.typing import typing_set
 from messenger import realtime
@@ -108,6 +108,16 @@ async def message_read(socket: "ClientConsumer", data: dict[str, Any]) -> dict[s
     return await _receipt(socket, data, field="read_up_to")
 
 
+# --- a member's own settings ---------------------------------------------------------------------
+
+
+@handles("chat:settings")
+async def chat_settings(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    changes = validated(s.ChatSettingsFrameSerializer, data)
+    settings = await db_parallel(services.chat_settings_update)(user=socket.user, origin=socket.channel_name, **changes)
+    return chat_settings_payload(settings)
+
+
 # --- typing ------------------------------------------------------------------------------------------
 
 
@@ -167,15 +177,25 @@ async def ping(socket: "ClientConsumer", data: dict[str, Any]) -> None:
 # --- the socket's life ---------------------------------------------------------------------------
 
 
-async def socket_opened(socket: "ClientConsumer") -> dict[str, Any]:
-    """The socket is online (presence), and its `ready` carries the cursor of its live delivery."""
-    await db_parallel(presence_connect)(
+def _presence_open(socket: "ClientConsumer") -> list[str]:
+    presence_connect(
         user_id=socket.user.pk,
         session_id=socket.device_session.pk,
         channel_name=socket.channel_name,
         server_id=realtime.SERVER_ID,
     )
-    return {"cursor": socket.ready_cursor}
+    return selectors.presence_online_peers(user_id=socket.user.pk)
+
+
+async def socket_opened(socket: "ClientConsumer") -> dict[str, Any]:
+    """The socket is online (presence); its `ready` carries the cursor of its live delivery and who
+    of the user's direct-chat peers and contacts is online.
+
+    The snapshot is read after the socket attached (messenger.consumers), so a presence:update of
+    anyone in it that happens later reaches the socket after `ready`.
+    """
+    online = await db_parallel(_presence_open)(socket)
+    return {"cursor": socket.ready_cursor, "online_user_ids": online}
 
 
 async def socket_closed(socket: "ClientConsumer") -> None:

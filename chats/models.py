@@ -61,6 +61,15 @@ class ChatMember(models.Model):
     joined_event_id = models.BigIntegerField(default=0)
     last_delivered_seq = models.BigIntegerField(default=0)
     last_read_seq = models.BigIntegerField(default=0)
+    # The member's own settings of the chat (chats.services.settings); a new membership starts
+    # without any. Muted while `muted_until` is in the future ("forever" is a far date).
+    muted_until = models.DateTimeField(null=True, blank=True)
+    # Set while the member keeps the chat archived: the chat's last seq when they archived it (or
+    # last changed its settings). A later message from someone else that arrives while the chat is
+    # not muted brings it back; chats.selectors derives that, so the send path writes nothing here.
+    archived_seq = models.BigIntegerField(null=True, blank=True)
+    # Pinned chats come first in the member's chat list, the most recently pinned first.
+    pinned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["chat", "user"], name="chats_member_unique")]
@@ -68,6 +77,81 @@ class ChatMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.chat_id} ({self.role})"
+
+
+class ChatBan(models.Model):
+    """`user` was removed from a group or channel by an owner or admin and may not rejoin by link.
+
+    Leaving is not a ban. An owner or admin adding the user back lifts it (chats.services.members).
+    """
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    banned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chat", "user"], name="chats_ban_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.chat_id}"
+
+
+class ChatInvite(models.Model):
+    """A link that lets any signed-in user join a group or channel (chats.services.invites).
+
+    The code is the link's secret: random, at least 128 bits, and the row's key. A revoked,
+    expired or used-up invite stays, so a join through it says which of those it is.
+    """
+
+    code = models.CharField(max_length=64, primary_key=True, editable=False)
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="invites")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True)
+    # Joins through the link; incremented under the invite's row lock, so it never passes max_uses.
+    uses = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["chat", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"invite to {self.chat_id}"
+
+
+class ChatFolder(models.Model):
+    """A user's named list of their chats; the user orders their folders by `position`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_folders")
+    name = models.CharField(max_length=64)
+    position = models.PositiveIntegerField(default=0)
+    chats = models.ManyToManyField(Chat, through="ChatFolderEntry", related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "position"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatFolderEntry(models.Model):
+    """A chat in a folder, at the place the user put it. A chat may be in several folders."""
+
+    folder = models.ForeignKey(ChatFolder, on_delete=models.CASCADE, related_name="entries")
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="folder_entries")
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["folder", "chat"], name="chats_folder_entry_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.chat_id} in {self.folder_id}"
 
 
 class Message(models.Model):

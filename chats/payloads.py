@@ -7,7 +7,8 @@ from typing import Any
 
 from accounts.models import User
 from accounts.payloads import user_payload
-from chats.models import Chat, ChatMember, Message, MessageAttachment
+from chats.models import Chat, ChatFolder, ChatInvite, ChatMember, Message, MessageAttachment
+from chats.selectors import MemberSettings, mute_in_force
 from media.models import Attachment
 from media.payloads import ATTACHMENT_FIELDS, attachment_payload, avatar_payload
 from messenger.api.formats import iso_datetime
@@ -98,6 +99,77 @@ def chat_payload(chat: Chat, *, viewer_id) -> dict[str, Any]:
         "member_count": chat.member_count,
         "peer_id": chat.direct_peer_id(viewer_id),
         "last_message": message_payload(last_message) if last_message else None,
+        "settings": chat_settings_payload(
+            MemberSettings(
+                chat_id=chat.pk,
+                muted_until=mute_in_force(chat.my_muted_until),
+                archived=chat.my_archived,
+                pinned_at=chat.my_pinned_at,
+            )
+        ),
+    }
+
+
+def chat_settings_payload(settings: MemberSettings) -> dict[str, Any]:
+    """A member's own settings of a chat: chat:settings_updated, the ack of chat:settings, and the
+    `settings` of the chat list."""
+    return {
+        "chat_id": str(settings.chat_id),
+        "muted_until": iso_datetime(settings.muted_until),
+        "archived": settings.archived,
+        "pinned": settings.pinned_at is not None,
+        "pinned_at": iso_datetime(settings.pinned_at),
+    }
+
+
+def folder_payload(folder: ChatFolder) -> dict[str, Any]:
+    """A folder with its chats in the owner's order (entries loaded by chats.selectors.folder_queryset)."""
+    return {
+        "id": str(folder.pk),
+        "name": folder.name,
+        "position": folder.position,
+        "chat_ids": [str(entry.chat_id) for entry in folder.entries.all()],
+        "created_at": iso_datetime(folder.created_at),
+        "updated_at": iso_datetime(folder.updated_at),
+    }
+
+
+def folder_deleted_payload(*, folder_id) -> dict[str, str]:
+    return {"folder_id": str(folder_id)}
+
+
+def invite_payload(invite: ChatInvite) -> dict[str, Any]:
+    """An invite link as the chat's owners and admins see it."""
+    return {
+        "code": invite.code,
+        "chat_id": str(invite.chat_id),
+        "created_by": None if invite.created_by_id is None else str(invite.created_by_id),
+        "created_at": iso_datetime(invite.created_at),
+        "expires_at": iso_datetime(invite.expires_at),
+        "max_uses": invite.max_uses,
+        "uses": invite.uses,
+        "revoked_at": iso_datetime(invite.revoked_at),
+    }
+
+
+def invite_event_payload(invite: ChatInvite, *, by: User) -> dict[str, Any]:
+    """chat:invite_created / chat:invite_revoked."""
+    return {"chat_id": str(invite.chat_id), "invite": invite_payload(invite), "by": str(by.pk)}
+
+
+def invite_preview_payload(invite: ChatInvite, *, is_member: bool) -> dict[str, Any]:
+    """What any signed-in user with the code sees of the chat (invite annotated with member_count)."""
+    chat = invite.chat
+    return {
+        "code": invite.code,
+        "chat_id": str(chat.pk),
+        "type": chat.type,
+        "title": chat.title,
+        "description": chat.description,
+        "avatar": avatar_payload(chat.avatar_id),
+        "member_count": invite.member_count,
+        "expires_at": iso_datetime(invite.expires_at),
+        "is_member": is_member,
     }
 
 

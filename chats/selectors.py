@@ -1,14 +1,45 @@
 """Reads of the chats app. The membership check lives here, once, for REST, WebSocket and services."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
+from django.utils import timezone
 
 from accounts.models import Contact
 from chats import errors
-from chats.models import Chat, ChatMember, Message, MessageAttachment, StreamEvent, StreamRetention
+from chats.models import (
+    Chat,
+    ChatBan,
+    ChatFolder,
+    ChatFolderEntry,
+    ChatInvite,
+    ChatMember,
+    Message,
+    MessageAttachment,
+    SocketConnection,
+    StreamEvent,
+    StreamRetention,
+)
 
 
 def _unread_subquery(user) -> Subquery:
@@ -23,12 +54,59 @@ def _unread_subquery(user) -> Subquery:
     return Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
 
 
+# Pinned chats sort above all others by a list position this far ahead of their pin time, so one
+# keyset cursor over (list_position, id) pages the whole list, pinned chats first.
+PINNED_AHEAD = timedelta(days=1000 * 366)
+# Before any message: what "not muted" compares as.
+NEVER_MUTED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _member_settings(user) -> dict[str, Any]:
+    """The user's settings of each chat, from the membership row the chat list joins on.
+
+    `my_archived` applies WhatsApp's rule to the stored choice: an archived chat stays archived
+    until a message from someone else (not a system message) arrives while it is not muted. Only
+    the newest such message since archiving is looked at: messages arrive in seq order, and the
+    mute in force since then is the current one (changing settings moves `archived_seq` on).
+    """
+    newest_from_others = (
+        Message.objects.filter(chat=OuterRef("pk"), seq__gt=OuterRef("my_archived_seq"))
+        .exclude(sender=user)
+        .exclude(kind=Message.Kind.SYSTEM)
+        .order_by("-seq")
+        .values("created_at")[:1]
+    )
+    return {
+        "my_muted_until": F("members__muted_until"),
+        "my_archived_seq": F("members__archived_seq"),
+        "my_pinned_at": F("members__pinned_at"),
+        # CASE evaluates its branches in order, so the message lookup runs for archived chats only;
+        # with no such message the comparison is NULL and the chat stays archived.
+        "my_archived": Case(
+            When(my_archived_seq__isnull=True, then=Value(False)),
+            When(
+                GreaterThanOrEqual(Subquery(newest_from_others), Coalesce("my_muted_until", Value(NEVER_MUTED))),
+                then=Value(False),
+            ),
+            default=Value(True),
+        ),
+        "list_position": Case(
+            When(
+                my_pinned_at__isnull=False,
+                then=ExpressionWrapper(F("my_pinned_at") + Value(PINNED_AHEAD), output_field=DateTimeField()),
+            ),
+            default=F("last_activity_at"),
+        ),
+    }
+
+
 def chat_list_for_user(*, user) -> QuerySet[Chat]:
-    """The user's chats with their role, unread count and last message, newest activity first."""
+    """The user's chats with their role, unread count, last message and settings (chat_payload)."""
     mine = ChatMember.objects.filter(chat=OuterRef("pk"), user=user)
     last_message = Message.objects.filter(chat=OuterRef("pk"), deleted_at__isnull=True).order_by("-seq")
     return (
         Chat.objects.filter(members__user=user, deleted_at__isnull=True)
+        .annotate(**_member_settings(user))
         .annotate(
             my_role=Subquery(mine.values("role")[:1]),
             my_last_read_seq=Subquery(mine.values("last_read_seq")[:1]),
@@ -44,6 +122,29 @@ def chat_list_for_user(*, user) -> QuerySet[Chat]:
         )
         .annotate(unread_count=_unread_subquery(user))
     )
+
+
+def chat_list_filtered(*, user, archived: bool = False, folder_id=None, query: str = "") -> QuerySet[Chat]:
+    """The user's chat list as GET /api/v1/chats filters it: archived chats or the others, those in
+    one of the user's folders (not_found for anyone else's), those whose title or other members'
+    names contain `query`."""
+    chats = chat_list_for_user(user=user).filter(my_archived=archived)
+    if folder_id is not None:
+        folder = ChatFolder.objects.filter(pk=folder_id, owner=user).values_list("pk", flat=True).first()
+        if folder is None:
+            raise errors.folder_not_found()
+        chats = chats.filter(folder_entries__folder_id=folder)
+    query = query.strip()
+    if query:
+        # Names count in direct chats and groups; a channel's subscribers are its audience, not
+        # who it is, so channels match by title only (and a big channel is not scanned).
+        named = (
+            ChatMember.objects.filter(chat=OuterRef("pk"))
+            .exclude(user=user)
+            .filter(Q(user__username__icontains=query) | Q(user__display_name__icontains=query))
+        )
+        chats = chats.filter(Q(title__icontains=query) | (~Q(type=Chat.Type.CHANNEL) & Exists(named)))
+    return chats
 
 
 def chat_get_for_member(*, chat_id, user) -> Chat:
@@ -64,6 +165,21 @@ def chat_get_membership_checked(*, chat_id, user) -> Chat:
     if chat is None:
         raise errors.chat_not_found()
     return chat
+
+
+def chat_get_managed(*, chat_id, user) -> Chat:
+    """A group or channel the user owns or administers: not_found if they are not a member,
+    not_allowed_for_direct for a direct chat, forbidden for a plain member. No locks (reads)."""
+    member = (
+        ChatMember.objects.select_related("chat").filter(chat_id=chat_id, user=user, chat__deleted_at__isnull=True)
+    ).first()
+    if member is None:
+        raise errors.chat_not_found()
+    if member.chat.type == Chat.Type.DIRECT:
+        raise errors.not_allowed_for_direct()
+    if member.role not in (ChatMember.Role.OWNER, ChatMember.Role.ADMIN):
+        raise errors.forbidden()
+    return member.chat
 
 
 def chats_attach_last_messages(chats: list[Chat]) -> list[Chat]:
@@ -104,6 +220,136 @@ def presence_audience(*, user_id) -> list:
     contact_owners = Contact.objects.filter(contact_id=user_id).values_list("owner_id", flat=True)
     audience = set(co_members) | set(contact_owners)
     return [uid for uid in audience if str(uid) != str(user_id)]
+
+
+def presence_online_peers(*, user_id) -> list[str]:
+    """Who among the user's direct-chat peers and contacts is online now (the `ready` snapshot).
+
+    Each of them sees the user's presence.update events too (presence_audience), so the snapshot
+    and the events that follow it describe the same people. One query.
+    """
+    direct_chats = ChatMember.objects.filter(
+        user_id=user_id, chat__type=Chat.Type.DIRECT, chat__deleted_at__isnull=True
+    ).values("chat_id")
+    peers = ChatMember.objects.filter(chat_id__in=direct_chats).exclude(user_id=user_id).values("user_id")
+    contacts = Contact.objects.filter(owner_id=user_id).values("contact_id")
+    online = (
+        SocketConnection.objects.filter(Q(user_id__in=peers) | Q(user_id__in=contacts))
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    return [str(online_id) for online_id in online]
+
+
+def user_is_online(*, user_id) -> bool:
+    """Whether the user has a live socket on any server process."""
+    return SocketConnection.objects.filter(user_id=user_id).exists()
+
+
+@dataclass(frozen=True)
+class MemberSettings:
+    """A member's settings of a chat as they apply now (chat_payload's `settings`)."""
+
+    chat_id: Any
+    muted_until: datetime | None
+    archived: bool
+    pinned_at: datetime | None
+
+
+def mute_in_force(muted_until: datetime | None, *, now: datetime | None = None) -> datetime | None:
+    """`muted_until` while it lies ahead, else None: a mute that has ended shows as none."""
+    if muted_until is None or muted_until <= (now or timezone.now()):
+        return None
+    return muted_until
+
+
+def member_settings_get(*, chat_id, user) -> MemberSettings:
+    """The user's settings of a chat as the chat list shows them; not_found for a non-member."""
+    row = (
+        chat_list_for_user(user=user)
+        .filter(pk=chat_id)
+        .values_list("my_muted_until", "my_archived", "my_pinned_at")
+        .first()
+    )
+    if row is None:
+        raise errors.chat_not_found()
+    muted_until, archived, pinned_at = row
+    return MemberSettings(
+        chat_id=chat_id, muted_until=mute_in_force(muted_until), archived=archived, pinned_at=pinned_at
+    )
+
+
+def member_pinned_count(*, user, excluding_chat_id) -> int:
+    return (
+        ChatMember.objects.filter(user=user, pinned_at__isnull=False, chat__deleted_at__isnull=True)
+        .exclude(chat_id=excluding_chat_id)
+        .count()
+    )
+
+
+def folder_queryset(*, owner) -> QuerySet[ChatFolder]:
+    """The owner's folders in their order, each with the entries of chats the owner is still in
+    (a chat they left, or that was deleted, drops out of their folders)."""
+    live_entries = ChatFolderEntry.objects.filter(chat__members__user=owner, chat__deleted_at__isnull=True).order_by(
+        "position", "pk"
+    )
+    return (
+        ChatFolder.objects.filter(owner=owner)
+        .prefetch_related(Prefetch("entries", queryset=live_entries))
+        .order_by("position", "created_at", "pk")
+    )
+
+
+def folder_get_for_owner(*, folder_id, owner) -> ChatFolder:
+    folder = folder_queryset(owner=owner).filter(pk=folder_id).first()
+    if folder is None:
+        raise errors.folder_not_found()
+    return folder
+
+
+def member_chat_ids(*, user, chat_ids) -> set[str]:
+    """Which of `chat_ids` are live chats the user is a member of."""
+    rows = ChatMember.objects.filter(user=user, chat_id__in=list(chat_ids), chat__deleted_at__isnull=True)
+    return {str(chat_id) for chat_id in rows.values_list("chat_id", flat=True)}
+
+
+def invite_list(*, chat: Chat) -> QuerySet[ChatInvite]:
+    return ChatInvite.objects.filter(chat=chat).order_by("-created_at", "code")
+
+
+def invite_require_usable(invite: ChatInvite, *, now: datetime | None = None) -> None:
+    """invite_revoked, invite_expired or invite_exhausted, in that order, unless the link works."""
+    now = now or timezone.now()
+    if invite.revoked_at is not None:
+        raise errors.invite_revoked()
+    if invite.expires_at is not None and invite.expires_at <= now:
+        raise errors.invite_expired()
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        raise errors.invite_exhausted()
+
+
+def invite_get_for_preview(*, code: str) -> ChatInvite:
+    """A usable invite with its chat and the chat's member count loaded; not_found if the link or
+    its chat does not exist, else its invite_* error if it no longer works."""
+    invite = (
+        ChatInvite.objects.select_related("chat")
+        .filter(code=code, chat__deleted_at__isnull=True)
+        .annotate(member_count=Count("chat__members"))
+        .first()
+    )
+    if invite is None:
+        raise errors.invite_not_found()
+    invite_require_usable(invite)
+    return invite
+
+
+def chat_ban_exists(*, chat_id, user_id) -> bool:
+    return ChatBan.objects.filter(chat_id=chat_id, user_id=user_id).exists()
+
+
+def member_exists(*, chat_id, user_id) -> bool:
+    return ChatMember.objects.filter(chat_id=chat_id, user_id=user_id).exists()
 
 
 def message_queryset() -> QuerySet[Message]:

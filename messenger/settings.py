@@ -302,6 +302,9 @@ REST_FRAMEWORK = {
         "otp_request_ip": env_str("THROTTLE_OTP_IP", "10/hour"),
         "otp_request_phone": env_str("THROTTLE_OTP_PHONE", "5/hour"),
         "otp_verify": env_str("THROTTLE_OTP_VERIFY", "20/hour"),
+        # Per signed-in user: invite codes are unguessable, and these keep anyone from trying.
+        "invite_preview": env_str("THROTTLE_INVITE_PREVIEW", "30/min"),
+        "invite_join": env_str("THROTTLE_INVITE_JOIN", "10/min"),
     },
     "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -383,6 +386,10 @@ SYNC_MAX_EVENTS = 1000
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
 MESSAGE_MAX_LENGTH = 4096
 CHAT_MAX_MEMBERS_PER_REQUEST = 1000
+# Per user: pinned chats, chat folders, and chats in one folder.
+CHAT_MAX_PINNED = 5
+CHAT_MAX_FOLDERS = 20
+CHAT_FOLDER_MAX_CHATS = 200
 # Per server process: the psycopg pool for the WebSocket hot path (see messenger/db.py).
 DB_ASYNC_POOL_SIZE = env_int("DB_ASYNC_POOL_SIZE", 8)
 # That pool prepares a statement once it has run this many times on a connection ("none": never,

@@ -48,6 +48,17 @@ class UserSerializer(serializers.ModelSerializer):
         return user_payload(user)
 
 
+class UserProfileSerializer(UserSerializer):
+    """A user's public profile with their presence (GET /api/v1/users/{id}); rendered by
+    accounts.payloads.user_profile_payload."""
+
+    online = serializers.BooleanField(read_only=True, help_text="Connected on some device now.")
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "online"]
+        read_only_fields = fields
+
+
 class MeSerializer(serializers.ModelSerializer):
     """The caller's own profile, including private fields."""
 

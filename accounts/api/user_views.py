@@ -8,6 +8,8 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.api import serializers as s
+from accounts.payloads import user_profile_payload
+from chats import selectors as chat_selectors
 from messenger.api.pagination import DefaultCursorPagination
 from messenger.api.schema import AUTH_ERRORS, errors
 
@@ -37,10 +39,13 @@ class MeView(APIView):
 @extend_schema(tags=["users"])
 class UserDetailView(APIView):
     @extend_schema(
-        responses={200: s.UserSerializer, **AUTH_ERRORS, **errors(e404="not_found")}, summary="A user's public profile"
+        responses={200: s.UserProfileSerializer, **AUTH_ERRORS, **errors(e404="not_found")},
+        summary="A user's public profile, and whether they are online",
     )
     def get(self, request: Request, user_id) -> Response:
-        return Response(s.UserSerializer(selectors.user_get(user_id=user_id)).data)
+        user = selectors.user_get(user_id=user_id)
+        # Presence lives with the sockets, in the chats app (chats.services.presence).
+        return Response(user_profile_payload(user, online=chat_selectors.user_is_online(user_id=user.pk)))
 
 
 class UsernamePagination(DefaultCursorPagination):

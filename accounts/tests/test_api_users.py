@@ -110,9 +110,10 @@ class TestContacts:
             format="json",
         )
         assert response.status_code == 200
-        assert response.json()["matches"] == [
-            {"phone": "+1 415 555 0001", "user": auth_client.get(f"/api/v1/users/{alice.id}").json()}
-        ]
+        # The user as every list shows one: the profile without its presence.
+        profile = auth_client.get(f"/api/v1/users/{alice.id}").json()
+        assert profile.pop("online") is False
+        assert response.json()["matches"] == [{"phone": "+1 415 555 0001", "user": profile}]
         assert list(Contact.objects.filter(owner=user).values_list("contact_id", flat=True)) == [alice.id]
 
     def test_sync_is_bounded(self, auth_client, settings):

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserSerializer
 from chats.models import Chat, ChatMember, Message
-from chats.payloads import chat_payload, chat_public_payload, message_payload
+from chats.payloads import chat_payload, chat_public_payload, folder_payload, invite_payload, message_payload
 from media.api.serializers import AttachmentSerializer, AvatarSerializer
 
 
@@ -75,8 +75,22 @@ class ChatPublicSerializer(serializers.ModelSerializer):
         return chat_public_payload(chat)
 
 
+class ChatSettingsSerializer(serializers.Serializer):
+    """A member's own settings of a chat (chats.payloads.chat_settings_payload)."""
+
+    chat_id = serializers.UUIDField(read_only=True)
+    muted_until = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Muted until then; null when not muted."
+    )
+    archived = serializers.BooleanField(read_only=True)
+    pinned = serializers.BooleanField(read_only=True)
+    pinned_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When it was pinned; pinned chats list newest pin first."
+    )
+
+
 class ChatSerializer(ChatPublicSerializer):
-    """A chat as the requesting member sees it (role, unread count, last message)."""
+    """A chat as the requesting member sees it (role, unread count, last message, settings)."""
 
     role = serializers.CharField(source="my_role", read_only=True)
     unread_count = serializers.IntegerField(read_only=True)
@@ -85,6 +99,7 @@ class ChatSerializer(ChatPublicSerializer):
     member_count = serializers.IntegerField(read_only=True)
     peer_id = serializers.SerializerMethodField(help_text="For direct chats, the other participant's id.")
     last_message = serializers.SerializerMethodField()
+    settings = ChatSettingsSerializer(read_only=True, help_text="Your own settings of the chat.")
 
     class Meta(ChatPublicSerializer.Meta):
         fields = [
@@ -97,6 +112,7 @@ class ChatSerializer(ChatPublicSerializer):
             "member_count",
             "peer_id",
             "last_message",
+            "settings",
         ]
         read_only_fields = fields
 
@@ -153,6 +169,100 @@ class MemberAddSerializer(serializers.Serializer):
 
 class MemberUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=ChatMember.Role.choices)
+
+
+class ChatSettingsUpdateSerializer(serializers.Serializer):
+    """PATCH /api/v1/chats/{id}/settings; with `chat_id`, the chat:settings frame. Omitted fields keep their value."""
+
+    muted_until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Muted until then (9999-12-31T23:59:59Z: for good); null or a past time unmutes.",
+    )
+    archived = serializers.BooleanField(required=False, help_text="Archiving unpins the chat.")
+    pinned = serializers.BooleanField(required=False, help_text="Pinning takes the chat out of the archive.")
+
+
+class ChatSettingsFrameSerializer(ChatSettingsUpdateSerializer):
+    chat_id = serializers.UUIDField()
+
+
+class ChatListQuerySerializer(serializers.Serializer):
+    """The chat list's filters (query parameters)."""
+
+    archived = serializers.BooleanField(required=False, default=False)
+    folder_id = serializers.UUIDField(required=False, default=None)
+    q = serializers.CharField(required=False, default="", allow_blank=True, max_length=64)
+
+
+class FolderSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    position = serializers.IntegerField(read_only=True, help_text="The folder's place among yours, from 0.")
+    chat_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True, help_text="In your order.")
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, folder) -> dict:
+        return folder_payload(folder)
+
+
+class FolderCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64)
+    chat_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        max_length=settings.CHAT_FOLDER_MAX_CHATS,
+        help_text="Chats of yours, in the order the folder lists them.",
+    )
+
+
+class FolderUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=64, required=False)
+    chat_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=settings.CHAT_FOLDER_MAX_CHATS,
+        help_text="Replaces the folder's chats.",
+    )
+
+
+class FolderOrderSerializer(serializers.Serializer):
+    folder_ids = serializers.ListField(
+        child=serializers.UUIDField(), max_length=settings.CHAT_MAX_FOLDERS, help_text="Every folder of yours, once."
+    )
+
+
+class InviteSerializer(serializers.Serializer):
+    code = serializers.CharField(read_only=True, help_text="The link's secret; share it to let someone join.")
+    chat_id = serializers.UUIDField(read_only=True)
+    created_by = serializers.UUIDField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    max_uses = serializers.IntegerField(read_only=True, allow_null=True)
+    uses = serializers.IntegerField(read_only=True)
+    revoked_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def to_representation(self, invite) -> dict:
+        return invite_payload(invite)
+
+
+class InviteCreateSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    max_uses = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=10**6)
+
+
+class InvitePreviewSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    chat_id = serializers.UUIDField()
+    type = serializers.CharField(help_text="group or channel")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    avatar = AvatarSerializer(allow_null=True)
+    member_count = serializers.IntegerField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    is_member = serializers.BooleanField(help_text="You are in the chat already; joining changes nothing.")
 
 
 class MessageSendSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chats.api import views
+from chats.api import folder_views, invite_views, views
 
 urlpatterns = [
     path("chats", views.ChatListView.as_view(), name="chats"),
@@ -11,5 +11,14 @@ urlpatterns = [
     path("chats/<uuid:chat_id>/messages", views.MessageListView.as_view(), name="chats-messages"),
     path("chats/<uuid:chat_id>/messages/<uuid:message_id>", views.MessageDetailView.as_view(), name="chats-message"),
     path("chats/<uuid:chat_id>/read", views.ReadView.as_view(), name="chats-read"),
+    path("chats/<uuid:chat_id>/settings", views.ChatSettingsView.as_view(), name="chats-settings"),
+    path("chats/<uuid:chat_id>/leave", views.ChatLeaveView.as_view(), name="chats-leave"),
+    path("chats/<uuid:chat_id>/invites", invite_views.ChatInviteListView.as_view(), name="chats-invites"),
+    path("chats/<uuid:chat_id>/invites/<str:code>", invite_views.ChatInviteDetailView.as_view(), name="chats-invite"),
+    path("invites/<str:code>", invite_views.InvitePreviewView.as_view(), name="invites-preview"),
+    path("invites/<str:code>/join", invite_views.InviteJoinView.as_view(), name="invites-join"),
+    path("folders", folder_views.FolderListView.as_view(), name="folders"),
+    path("folders/order", folder_views.FolderOrderView.as_view(), name="folders-order"),
+    path("folders/<uuid:folder_id>", folder_views.FolderDetailView.as_view(), name="folders-detail"),
     path("sync", views.SyncView.as_view(), name="sync"),
 ]

@@ -1,6 +1,7 @@
 """Chats REST endpoints. Thin: parse, call a selector or service, shape the answer."""
 
 from asgiref.sync import async_to_sync
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 
 from chats import selectors, services
 from chats.api import serializers as s
-from chats.payloads import receipt_payload
+from chats.payloads import chat_settings_payload, receipt_payload
 from messenger.api.pagination import DefaultCursorPagination
 from messenger.api.schema import AUTH_ERRORS, errors
 
@@ -19,10 +20,11 @@ FORBIDDEN = errors(e403="forbidden")
 
 
 class ChatCursorPagination(DefaultCursorPagination):
-    ordering = ("-last_activity_at", "-id")
+    # Pinned chats first, newest pin first; then newest activity first (chats.selectors).
+    ordering = ("-list_position", "-id")
 
 
-def _chat_response(request: Request, chat_id, *, http_status: int = 200) -> Response:
+def chat_response(request: Request, chat_id, *, http_status: int = 200) -> Response:
     chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
     selectors.chats_attach_last_messages([chat])
     return Response(s.ChatSerializer(chat, context={"request": request}).data, status=http_status)
@@ -34,13 +36,26 @@ class ChatListView(ListAPIView):
     pagination_class = ChatCursorPagination
 
     def get_queryset(self):
-        return selectors.chat_list_for_user(user=self.request.user)
+        query = s.ChatListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        return selectors.chat_list_filtered(
+            user=self.request.user, archived=filters["archived"], folder_id=filters["folder_id"], query=filters["q"]
+        )
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         return selectors.chats_attach_last_messages(page)
 
-    @extend_schema(summary="The caller's chats, newest activity first, with unread counts")
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("archived", bool, description="true: only archived chats; otherwise the others."),
+            OpenApiParameter("folder_id", OpenApiTypes.UUID, description="Only the chats of this folder of yours."),
+            OpenApiParameter("q", str, description="Only chats whose title, or another member's name, contains this."),
+        ],
+        responses={200: s.ChatSerializer(many=True), **AUTH_ERRORS, **NOT_FOUND, **errors(e400="validation_error")},
+        summary="The caller's chats: pinned first, then newest activity first, with unread counts and settings",
+    )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -53,7 +68,7 @@ class ChatListView(ListAPIView):
         serializer = s.ChatCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         chat = services.chat_create(creator=request.user, **serializer.validated_data)
-        return _chat_response(request, chat.pk, http_status=status.HTTP_201_CREATED)
+        return chat_response(request, chat.pk, http_status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["chats"])
@@ -74,14 +89,14 @@ class DirectChatView(APIView):
         chat, created = services.chat_direct_get_or_create(
             user=request.user, other_user_id=serializer.validated_data["user_id"]
         )
-        return _chat_response(request, chat.pk, http_status=201 if created else 200)
+        return chat_response(request, chat.pk, http_status=201 if created else 200)
 
 
 @extend_schema(tags=["chats"])
 class ChatDetailView(APIView):
     @extend_schema(responses={200: s.ChatSerializer, **AUTH_ERRORS, **NOT_FOUND}, summary="One chat")
     def get(self, request: Request, chat_id) -> Response:
-        return _chat_response(request, chat_id)
+        return chat_response(request, chat_id)
 
     @extend_schema(
         request=s.ChatUpdateSerializer,
@@ -98,7 +113,7 @@ class ChatDetailView(APIView):
         serializer = s.ChatUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         services.chat_update(chat=chat, actor=request.user, **serializer.validated_data)
-        return _chat_response(request, chat_id)
+        return chat_response(request, chat_id)
 
     @extend_schema(
         responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **FORBIDDEN},
@@ -107,6 +122,38 @@ class ChatDetailView(APIView):
     def delete(self, request: Request, chat_id) -> Response:
         chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         services.chat_delete(chat=chat, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["chats"])
+class ChatSettingsView(APIView):
+    @extend_schema(
+        request=s.ChatSettingsUpdateSerializer,
+        responses={
+            200: s.ChatSettingsSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="validation_error, too_many_pinned"),
+        },
+        summary="Change your own settings of a chat: mute, archive, pin (same as chat:settings)",
+    )
+    def patch(self, request: Request, chat_id) -> Response:
+        serializer = s.ChatSettingsUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        settings = services.chat_settings_update(user=request.user, chat_id=chat_id, **serializer.validated_data)
+        return Response(chat_settings_payload(settings))
+
+
+@extend_schema(tags=["members"])
+class ChatLeaveView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **errors(e400="not_allowed_for_direct")},
+        summary="Leave a group or channel (an owner hands over to the oldest admin, else the oldest member)",
+    )
+    def post(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
+        services.chat_member_remove(chat=chat, actor=request.user, user_id=request.user.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

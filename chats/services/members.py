@@ -3,7 +3,9 @@
 Rules: owners and admins add members; the owner changes roles (and can hand over ownership);
 admins remove plain members, the owner removes anyone; everyone may leave. When the owner
 leaves, the longest-serving admin (else member) becomes owner; a chat nobody is left in is
-deleted. Direct chats have exactly two members and none of this applies.
+deleted. A member removed by someone else is banned from rejoining by invite link until an
+owner or admin adds them back (chats.models.ChatBan). Direct chats have exactly two members and
+none of this applies.
 """
 
 from django.db import transaction
@@ -12,7 +14,7 @@ from django.db.models import Case, Value, When
 from accounts.models import User
 from chats import errors
 from chats.events import stream_event_record
-from chats.models import Chat, ChatMember
+from chats.models import Chat, ChatBan, ChatMember
 from chats.payloads import member_event_payload, member_removed_payload
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
@@ -30,24 +32,32 @@ def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
             missing = sorted(wanted - {str(u.pk) for u in users})
             raise errors.users_not_found(user_ids=missing)
         present = set(ChatMember.objects.filter(chat=chat, user__in=users).values_list("user_id", flat=True))
-        # Rejoining members start with everything before now read: old messages are not "unread".
-        last_seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
-        added = ChatMember.objects.bulk_create(
-            [
-                ChatMember(chat=chat, user=user, last_read_seq=last_seq, last_delivered_seq=last_seq)
-                for user in users
-                if user.pk not in present
-            ]
+        newcomers = [user for user in users if user.pk not in present]
+        # Being added back by an owner or admin lifts a ban.
+        ChatBan.objects.filter(chat=chat, user__in=newcomers).delete()
+        return members_insert(chat=chat, users=newcomers, actor=actor)
+
+
+def members_insert(*, chat: Chat, users: list[User], actor: User) -> list[ChatMember]:
+    """Make `users` (none of them a member) members, recording chat:member_added for each.
+
+    Runs in the caller's transaction, which has checked the rules (adding, or joining by invite);
+    the events are its last writes but for the caller's own.
+    """
+    # Rejoining members start with everything before now read: old messages are not "unread".
+    last_seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
+    added = ChatMember.objects.bulk_create(
+        [ChatMember(chat=chat, user=user, last_read_seq=last_seq, last_delivered_seq=last_seq) for user in users]
+    )
+    for member in added:
+        event = stream_event_record(
+            type="chat:member_added",
+            chat_id=chat.pk,
+            user_id=member.user_id,
+            payload=member_event_payload(member, by=actor),
         )
-        for member in added:
-            event = stream_event_record(
-                type="chat:member_added",
-                chat_id=chat.pk,
-                user_id=member.user_id,
-                payload=member_event_payload(member, by=actor),
-            )
-            # Stream events of this chat concern the new member from this one on.
-            ChatMember.objects.filter(pk=member.pk).update(joined_event_id=event.id - 1)
+        # Stream events of this chat concern the new member from this one on.
+        ChatMember.objects.filter(pk=member.pk).update(joined_event_id=event.id - 1)
     return added
 
 
@@ -93,8 +103,11 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
         ):
             raise errors.forbidden("Your role does not allow removing this member.")
         target.delete()
+        if not leaving:
+            ChatBan.objects.get_or_create(chat=chat, user_id=user_id, defaults={"banned_by": actor})
         heir = _owner_succession(chat) if target.role == ChatMember.Role.OWNER else None
-        nobody_left = target.role == ChatMember.Role.OWNER and heir is None
+        # Whatever the leaver's role: a group whose owner's account is gone still ends with its last member.
+        nobody_left = heir is None and not ChatMember.objects.filter(chat=chat).exists()
         if nobody_left:
             chat_mark_deleted(chat)
         # Events go last: recording one takes the stream-order lock, which must not be held

@@ -46,6 +46,12 @@ DURABLE_EVENT_TYPES = {
     "chat:member_added",
     "chat:member_updated",
     "chat:member_removed",
+    "chat:settings_updated",
+    "chat:invite_created",
+    "chat:invite_revoked",
+    "folder:created",
+    "folder:updated",
+    "folder:deleted",
 }
 EPHEMERAL_EVENT_TYPES = {"typing:start", "typing:stop", "presence:update"}
 PROTOCOL_FRAME_TYPES = {"ready", "sync:done", "pong", "ack", "error"}
@@ -263,15 +269,34 @@ class TestEveryServerFrame:
         await db(services.chat_member_add)(chat=group, actor=alice, user_ids=[carol.pk])
         for client in (a, b):
             assert (await expect(client, "chat:member_added"))["data"]["member"]["user"]["avatar"] is not None
-        await db(services.chat_member_update)(chat=group, actor=alice, user_id=carol.pk, role="admin")
+        await db(services.chat_member_update)(chat=group, actor=alice, user_id=bob.pk, role="admin")
         for client in (a, b):
             await expect(client, "chat:member_updated")
         await db(services.chat_member_remove)(chat=group, actor=alice, user_id=carol.pk)
         for client in (a, b):
             await expect(client, "chat:member_removed")
+        # Invite events reach the owner and the admins (bob now) only.
+        invite = await db(services.invite_create)(chat=group, actor=alice, max_uses=3)
+        for client in (a, b):
+            assert (await expect(client, "chat:invite_created"))["data"]["invite"]["code"] == invite.code
+        await db(services.invite_revoke)(chat=group, actor=alice, code=invite.code)
+        for client in (a, b):
+            assert (await expect(client, "chat:invite_revoked"))["data"]["invite"]["revoked_at"]
         await db(services.chat_delete)(chat=group, actor=alice)
         for client in (a, b):
             await expect(client, "chat:deleted")
+
+        # Events of bob's own: his settings of a chat and his folders.
+        pinned = await call(b, "chat:settings", {**chat_ref, "pinned": True})
+        assert pinned == {**pinned, "chat_id": str(chat.id), "pinned": True, "archived": False}
+        await db(services.chat_settings_update)(user=bob, chat_id=chat.pk, archived=True)
+        assert (await expect(b, "chat:settings_updated"))["data"]["pinned"] is False
+        folder = await db(services.folder_create)(owner=bob, name="Family", chat_ids=[chat.pk])
+        assert (await expect(b, "folder:created"))["data"]["chat_ids"] == [str(chat.id)]
+        await db(services.folder_update)(owner=bob, folder_id=folder.pk, name="Home")
+        assert (await expect(b, "folder:updated"))["data"]["name"] == "Home"
+        await db(services.folder_delete)(owner=bob, folder_id=folder.pk)
+        assert (await expect(b, "folder:deleted"))["data"] == {"folder_id": str(folder.pk)}
 
         assert (await b.request("no:such-event"))["type"] == "error"
         seen.add("error")
@@ -343,6 +368,10 @@ class TestEveryServerFrame:
         two = [str(uuid.uuid4()), str(uuid.uuid4())]
         too_many = await fails(a, "too_many_attachments", "message:send", send_data(chat, "x6", attachment_ids=two))
         assert too_many["details"] == {"max": 1}
+
+        settings.CHAT_MAX_PINNED = 0
+        pinning = await fails(a, "too_many_pinned", "chat:settings", {"chat_id": str(chat.id), "pinned": True})
+        assert pinning["details"] == {"max": 0}
 
         settings.WS_RATE_LIMIT_BURST, settings.WS_RATE_LIMIT_PER_SECOND = 1, 0
         limited = await connect(alice, device="limited")

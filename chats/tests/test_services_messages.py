@@ -7,7 +7,6 @@ back from the stream (the delivery log) and checked against the AsyncAPI file.
 """
 
 import threading
-import time
 import uuid
 
 import psycopg
@@ -24,6 +23,7 @@ from chats.selectors import message_queryset, stream_position
 from chats.send_batch import MessageToSend, message_store
 from chats.tests.asyncapi import validate_server_frame
 from chats.tests.factories import direct_chat, group_chat, send
+from chats.tests.locks import lock_waits, wait_until
 from media.tests.factories import AttachmentFactory
 from messenger.db import psycopg_params
 from messenger.errors import ApplicationError
@@ -214,25 +214,12 @@ def test_a_concurrent_send_of_the_same_client_id_answers_the_one_that_won(transa
 
         sender = threading.Thread(target=send_twice)
         sender.start()
-        _wait_until(lambda: _lock_waits() > 0)
+        wait_until(lambda: lock_waits() > 0)
         rival.commit()
         sender.join(10)
     (sent,) = results
     assert (sent.duplicate, sent.message["id"], sent.message["text"]) == (True, str(rival_id), "the rival")
     assert Chat.objects.get(pk=chat.pk).last_seq == 1
-
-
-def _lock_waits() -> int:
-    with psycopg.connect(**psycopg_params(), autocommit=True) as observer:
-        return observer.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]
-
-
-def _wait_until(condition, attempts: int = 200) -> None:
-    for _ in range(attempts):
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("the condition never held")
 
 
 # --- edit and delete -----------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import Contact
+from chats.services.folders import folder_create
+from chats.services.invites import invite_create
 from chats.tests.factories import group_chat, send
 from conftest import auth_client_for
 from media.tests.factories import AttachmentFactory
@@ -60,6 +62,8 @@ def world(user, other_user) -> World:
         "session_id": str(session.pk),
         "contact_id": str(contact.pk),
         "attachment_id": str(AttachmentFactory(uploader=user).pk),
+        "folder_id": str(folder_create(owner=user, name="Work", chat_ids=[chat.pk]).pk),
+        "code": invite_create(chat=chat, actor=user).code,
     }
     return World(client=client, ids=ids)
 

@@ -124,9 +124,15 @@ class Socket:
         user = {**account.user, "last_seen": ready["data"]["user"]["last_seen"]}
         assert ready == {
             "type": "ready",
-            "data": {"user": user, "session_id": account.session_id, "cursor": ready["data"]["cursor"]},
+            "data": {
+                "user": user,
+                "session_id": account.session_id,
+                "cursor": ready["data"]["cursor"],
+                "online_user_ids": ready["data"]["online_user_ids"],
+            },
         }, ready
         assert isinstance(ready["data"]["cursor"], int), ready
+        assert isinstance(ready["data"]["online_user_ids"], list), ready
         return cls(connection, ready)
 
     @property

@@ -22,9 +22,12 @@ async def test_stopping_a_process_takes_its_users_offline(cluster, connect):
     alice, bob = register(server_a, "alice"), register(server_b, "bob")
     direct_chat(server_a, alice, bob)
     bob_socket = await connect(server_b, bob)
+    assert bob_socket.ready["data"]["online_user_ids"] == []
     await connect(server_a, alice)
     online = await presence_of(bob_socket, alice.id, "online")
     assert online["data"]["last_seen"] is None
+    # The snapshot of a new socket sees the other process's sockets.
+    assert (await connect(server_b, bob)).ready["data"]["online_user_ids"] == [alice.id]
 
     assert server_a.stop(), "daphne did not exit on SIGTERM within the bound"
     # Either the stopping process cleans up, or the survivor reaps it once its heartbeat is
