@@ -10,6 +10,19 @@ urlpatterns = [
     path("chats/<uuid:chat_id>/members/<uuid:user_id>", views.MemberDetailView.as_view(), name="chats-member"),
     path("chats/<uuid:chat_id>/messages", views.MessageListView.as_view(), name="chats-messages"),
     path("chats/<uuid:chat_id>/messages/<uuid:message_id>", views.MessageDetailView.as_view(), name="chats-message"),
+    path(
+        "chats/<uuid:chat_id>/messages/<uuid:message_id>/edits",
+        views.MessageEditListView.as_view(),
+        name="chats-message-edits",
+    ),
+    path(
+        "chats/<uuid:chat_id>/messages/<uuid:message_id>/reactions/<str:emoji>",
+        views.ReactionView.as_view(),
+        name="chats-message-reaction",
+    ),
+    path("chats/<uuid:chat_id>/pins", views.PinListView.as_view(), name="chats-pins"),
+    path("chats/<uuid:chat_id>/pins/<uuid:message_id>", views.PinView.as_view(), name="chats-pin"),
+    path("chats/<uuid:chat_id>/mentions", views.MentionListView.as_view(), name="chats-mentions"),
     path("chats/<uuid:chat_id>/read", views.ReadView.as_view(), name="chats-read"),
     path("sync", views.SyncView.as_view(), name="sync"),
 ]

@@ -4,6 +4,9 @@ Rules: owners and admins add members; the owner changes roles (and can hand over
 admins remove plain members, the owner removes anyone; everyone may leave. When the owner
 leaves, the longest-serving admin (else member) becomes owner; a chat nobody is left in is
 deleted. Direct chats have exactly two members and none of this applies.
+
+Additions, removals and departures are recorded in the timeline as system messages
+(chats.services.timeline), so these lock the chat row after the member rows, before the stream.
 """
 
 from django.db import transaction
@@ -16,6 +19,7 @@ from chats.models import Chat, ChatMember
 from chats.payloads import member_event_payload, member_removed_payload
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
+from chats.services.timeline import MEMBER_ADDED, MEMBER_LEFT, MEMBER_REMOVED, timeline_chat_lock, timeline_record
 from messenger.errors import NotFound
 
 MANAGERS = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)
@@ -32,7 +36,7 @@ def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
             raise NotFound("Some of these users do not exist.", details={"user_ids": missing})
         present = set(ChatMember.objects.filter(chat=chat, user__in=users).values_list("user_id", flat=True))
         # Rejoining members start with everything before now read: old messages are not "unread".
-        last_seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
+        last_seq = timeline_chat_lock(chat_id=chat.pk).last_seq
         added = ChatMember.objects.bulk_create(
             [
                 ChatMember(chat=chat, user=user, last_read_seq=last_seq, last_delivered_seq=last_seq)
@@ -49,6 +53,10 @@ def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
             )
             # Stream events of this chat concern the new member from this one on.
             ChatMember.objects.filter(pk=member.pk).update(joined_event_id=event.id - 1)
+        if added:
+            timeline_record(
+                chat=chat, actor=actor, event=MEMBER_ADDED, target_ids=[str(member.user_id) for member in added]
+            )
     return added
 
 
@@ -98,6 +106,8 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
         nobody_left = target.role == ChatMember.Role.OWNER and heir is None
         if nobody_left:
             chat_mark_deleted(chat)
+        else:
+            timeline_chat_lock(chat_id=chat.pk)
         # Events go last: recording one takes the stream-order lock, which must not be held
         # while waiting for row locks (see chats.events.stream_event_record).
         stream_event_record(
@@ -110,6 +120,10 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
             _record_role_change(heir, actor=actor)
         if nobody_left:
             chat_deleted_record(chat, actor=actor)
+        else:
+            timeline_record(
+                chat=chat, actor=actor, event=MEMBER_LEFT if leaving else MEMBER_REMOVED, target_ids=[str(user_id)]
+            )
 
 
 def _owner_succession(chat: Chat) -> ChatMember | None:

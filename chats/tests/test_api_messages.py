@@ -48,7 +48,7 @@ def test_client_id_in_another_chat_is_refused(user, other_user):
         ({"client_id": "x"}, "empty_message"),
         ({"text": "hi"}, "validation_error"),
         ({"client_id": "x" * 65, "text": "hi"}, "validation_error"),
-        ({"client_id": "x", "text": "a" * 4097}, "validation_error"),
+        ({"client_id": "x", "text": "a" * 4097}, "text_too_long"),
         ({"client_id": "x", "text": "hi", "reply_to": "00000000-0000-0000-0000-000000000000"}, "invalid_reply"),
     ],
 )

@@ -270,7 +270,13 @@ def test_a_delete_publishes_a_tombstone_once(alice, bob, carol):
     services.message_delete(user=bob, chat=chat, message=message)  # already gone: nothing more
     (frame,) = emitted(before)
     assert frame["type"] == "message:deleted"
-    assert frame["data"] == {"chat_id": str(chat.pk), "message_id": str(message.pk), "seq": 1, "by": str(alice.pk)}
+    assert frame["data"] == {
+        "chat_id": str(chat.pk),
+        "message_id": str(message.pk),
+        "seq": 1,
+        "by": str(alice.pk),
+        "for_everyone": True,
+    }
     assert message_payload(message_queryset().get(pk=message.pk))["deleted"] is True
 
 
