@@ -19,6 +19,12 @@ INVITE_EXPIRED = "invite_expired"
 INVITE_REVOKED = "invite_revoked"
 INVITE_EXHAUSTED = "invite_exhausted"
 BANNED = "banned"  # removed from the chat by an owner or admin (chats.models.ChatBan)
+TEXT_TOO_LONG = "text_too_long"
+EDIT_WINDOW_EXPIRED = "edit_window_expired"
+INVALID_EMOJI = "invalid_emoji"
+TOO_MANY_REACTIONS = "too_many_reactions"
+TOO_MANY_PINS = "too_many_pins"
+NOT_FORWARDABLE = "not_forwardable"
 
 
 def chat_not_found() -> NotFound:
@@ -60,6 +66,40 @@ def blocked() -> ApplicationError:
 
 def empty_message() -> ApplicationError:
     return ApplicationError("A message needs text or an attachment.", code=EMPTY_MESSAGE)
+
+
+def text_too_long(*, max_length: int) -> ApplicationError:
+    return ApplicationError(
+        f"A message's text is at most {max_length} characters.", code=TEXT_TOO_LONG, details={"max": max_length}
+    )
+
+
+def edit_window_expired(*, seconds: int) -> ApplicationError:
+    return ApplicationError(
+        "This message is too old to edit.", code=EDIT_WINDOW_EXPIRED, status=403, details={"seconds": seconds}
+    )
+
+
+def invalid_emoji() -> ApplicationError:
+    return ApplicationError("A reaction is one emoji.", code=INVALID_EMOJI)
+
+
+def too_many_reactions(*, max_count: int) -> ApplicationError:
+    return ApplicationError(
+        f"A message carries at most {max_count} different reactions.",
+        code=TOO_MANY_REACTIONS,
+        details={"max": max_count},
+    )
+
+
+def too_many_pins(*, max_count: int) -> ApplicationError:
+    return ApplicationError(
+        f"A chat has at most {max_count} pinned messages.", code=TOO_MANY_PINS, details={"max": max_count}
+    )
+
+
+def not_forwardable() -> ApplicationError:
+    return ApplicationError("Only users' messages can be forwarded.", code=NOT_FORWARDABLE)
 
 
 def client_id_reused() -> ApplicationError:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chats import errors, selectors, services
 from chats.api import serializers as s
-from chats.payloads import chat_settings_payload, receipt_payload
+from chats.payloads import chat_settings_payload, message_payload, receipt_payload
 from chats.services.presence import presence_connect, presence_disconnect
 from chats.services.typing import typing_set
 from messenger import realtime
@@ -53,7 +53,7 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
 
     Building a serializer deep-copies its fields, which costs more than the rest of a send
     (bench/RESULTS.md). A frame of the ordinary shape - string ids, a string text within the
-    limit, no attachments - is checked here to the same rules; anything else, valid or not, goes
+    limit, no attachments, not a forward - is checked here to the same rules; anything else, valid or not, goes
     through the serializer, so the edge cases and every error come from one place;
     chats/tests/test_handlers_message_input.py holds the two to the same answers.
     """
@@ -65,6 +65,7 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
         and type(text) is str
         and (reply_to is None or type(reply_to) is str)
         and data.get("attachment_ids", []) == []
+        and data.get("forward_from") is None
         and 0 < len(client_id) <= 64
         and client_id == client_id.strip()
         and len(text) <= settings.MESSAGE_MAX_LENGTH
@@ -78,6 +79,7 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
                 "text": text.strip(),
                 "reply_to": None if reply_to is None else uuid.UUID(reply_to),
                 "attachment_ids": [],
+                "forward_from": None,
             }
         except ValueError:
             pass  # the serializer words the error
@@ -88,6 +90,80 @@ def message_send_input(data: dict[str, Any]) -> dict[str, Any]:
 async def message_send(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     sent = await services.message_send(sender=socket.user, origin=socket.channel_name, **message_send_input(data))
     return {"message": sent.message, "duplicate": sent.duplicate}
+
+
+class _MessageRef(s.serializers.Serializer):
+    message_id = s.serializers.UUIDField()
+
+
+class _MessageEdit(_MessageRef, s.MessageEditSerializer):
+    pass
+
+
+class _MessageDelete(_MessageRef, s.MessageDeleteQuerySerializer):
+    pass
+
+
+class _Reaction(_MessageRef):
+    emoji = s.serializers.CharField()
+
+
+def _as_reader(user, message_id) -> dict[str, Any]:
+    return {"message": message_payload(selectors.message_for_reader(message_id=message_id, user=user))}
+
+
+def _message_edit(socket: "ClientConsumer", message_id, text: str) -> dict[str, Any]:
+    message = selectors.message_get_for_member(message_id=message_id, user=socket.user)
+    services.message_edit(user=socket.user, chat=message.chat, message=message, text=text, origin=socket.channel_name)
+    return _as_reader(socket.user, message.pk)
+
+
+def _message_delete(socket: "ClientConsumer", message_id, for_everyone: bool) -> dict[str, Any]:
+    message = selectors.message_get_for_member(message_id=message_id, user=socket.user)
+    return services.message_delete(
+        user=socket.user, chat=message.chat, message=message, for_everyone=for_everyone, origin=socket.channel_name
+    )
+
+
+def _reaction_change(socket: "ClientConsumer", message_id, emoji: str, *, service) -> dict[str, Any]:
+    message = selectors.message_get_for_member(message_id=message_id, user=socket.user)
+    service(user=socket.user, chat=message.chat, message=message, emoji=emoji, origin=socket.channel_name)
+    return _as_reader(socket.user, message.pk)
+
+
+def _pin_change(socket: "ClientConsumer", message_id, *, service) -> dict[str, Any]:
+    message = selectors.message_get_for_member(message_id=message_id, user=socket.user)
+    return service(user=socket.user, chat=message.chat, message=message, origin=socket.channel_name)
+
+
+@handles("message:edit")
+async def message_edit(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    return await db_parallel(_message_edit)(socket, **validated(_MessageEdit, data))
+
+
+@handles("message:delete")
+async def message_delete(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    return await db_parallel(_message_delete)(socket, **validated(_MessageDelete, data))
+
+
+@handles("message:react")
+async def message_react(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    return await db_parallel(_reaction_change)(socket, **validated(_Reaction, data), service=services.message_react)
+
+
+@handles("message:unreact")
+async def message_unreact(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    return await db_parallel(_reaction_change)(socket, **validated(_Reaction, data), service=services.message_unreact)
+
+
+@handles("message:pin")
+async def message_pin(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    return await db_parallel(_pin_change)(socket, **validated(_MessageRef, data), service=services.message_pin)
+
+
+@handles("message:unpin")
+async def message_unpin(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
+    return await db_parallel(_pin_change)(socket, **validated(_MessageRef, data), service=services.message_unpin)
 
 
 async def _receipt(socket: "ClientConsumer", data: dict[str, Any], *, field: str) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from accounts.session_check import ACTIVE_SESSION_SQL, TOUCH_SQL, bearer_claims, touch_due
 from chats.api.views import HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, MessageListView
-from chats.models import Chat, ChatMember, Message
+from chats.models import Chat, ChatMember, Message, MessageHidden
 from chats.payloads import MESSAGE_JSON_SQL
 from messenger.db import async_pool
 
@@ -52,7 +52,8 @@ def _page_sql(order: str) -> str:
     """The statement for one paging direction: `order` is DESC (backward) or ASC (forward).
 
     Returns the session's last_used_at (NULL: no such active session for this user), whether the
-    user is a member of the live chat, and the body {"results": [...], "has_more": ...}.
+    user is a member of the live chat, and the body {"results": [...], "has_more": ...}: the
+    messages the user sees (not those they deleted for themselves), rendered for them (`me`).
     """
     return f"""
 WITH session AS (
@@ -64,6 +65,7 @@ WITH session AS (
     SELECT m.* FROM {Message._meta.db_table} m
     WHERE m.chat_id = %(chat)s AND m.seq < %(before)s AND m.seq > %(after)s
       AND EXISTS (SELECT 1 FROM session) AND EXISTS (SELECT 1 FROM member)
+      AND NOT EXISTS (SELECT 1 FROM {MessageHidden._meta.db_table} h WHERE h.user_id = %(user)s AND h.message_id = m.id)
     ORDER BY m.seq {order} LIMIT %(limit)s + 1
 ), shown AS (
     SELECT * FROM page ORDER BY seq {order} LIMIT %(limit)s

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
@@ -185,6 +186,12 @@ class Message(models.Model):
     # page) gives the same bytes as rendering it in Python.
     system_json = models.TextField(null=True, blank=True)
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The members the text mentions (@username, @all), resolved when it was sent or edited; null
+    # when none (most messages: an empty array would still take room in every row).
+    mention_ids = ArrayField(models.UUIDField(), null=True, blank=True)
+    # A forwarded copy: where the original came from, {sender_id, sender_name, chat_id, chat_title,
+    # sent_at}, as the JSON text the payloads show (like system_json).
+    forwarded_from_json = models.TextField(null=True, blank=True)
     attachments = models.ManyToManyField(
         "media.Attachment", blank=True, related_name="messages", through="MessageAttachment"
     )
@@ -200,6 +207,73 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chat_id}#{self.seq}"
+
+
+class MessageEdit(models.Model):
+    """A previous text of an edited message: the version it had from `written_at` to `replaced_at`."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits", db_index=False)
+    text = models.TextField(blank=True)
+    written_at = models.DateTimeField()
+    replaced_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["message", "written_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} until {self.replaced_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MessageReaction(models.Model):
+    """One user's emoji on a message; a user may leave several different emoji, each once."""
+
+    id = models.BigAutoField(primary_key=True)  # reactions are listed by their first use (lowest id)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index that reads a message's reactions.
+            models.UniqueConstraint(fields=["message", "emoji", "user"], name="chats_reaction_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.emoji} on {self.message_id}"
+
+
+class MessageHidden(models.Model):
+    """A message the user deleted for themselves: gone from their history, unread counts and search."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Also the index of the "not hidden for the reader" probes of every history read.
+            models.UniqueConstraint(fields=["user", "message"], name="chats_hidden_unique"),
+        ]
+        indexes = [models.Index(fields=["message"])]  # the cascade when a message row goes
+
+    def __str__(self) -> str:
+        return f"{self.message_id} hidden for {self.user_id}"
+
+
+class MessagePin(models.Model):
+    """A message pinned in its chat (at most chats.services.pins.CHAT_MAX_PINS per chat)."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="+", db_index=False)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="pin")
+    pinned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    pinned_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["chat", "-pinned_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} pinned in {self.chat_id}"
 
 
 class MessageAttachment(models.Model):

@@ -3,12 +3,23 @@ them for OpenAPI and render them with these functions), stream and ephemeral eve
 (chats.events, the services), the send path and the history page's SQL (chats.history_fast)."""
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from accounts.models import User
 from accounts.payloads import user_payload
-from chats.models import Chat, ChatFolder, ChatInvite, ChatMember, Message, MessageAttachment
-from chats.selectors import MemberSettings, mute_in_force
+from chats.models import (
+    Chat,
+    ChatFolder,
+    ChatInvite,
+    ChatMember,
+    Message,
+    MessageAttachment,
+    MessageEdit,
+    MessagePin,
+    MessageReaction,
+)
+from chats.selectors import MemberSettings, ReactionCount, mute_in_force, reaction_counts
 from media.models import Attachment
 from media.payloads import ATTACHMENT_FIELDS, attachment_payload, avatar_payload
 from messenger.api.formats import iso_datetime
@@ -28,8 +39,50 @@ _ATTACHMENTS_SQL = (
     " WHERE l.message_id = m.id), '[]') END"
 )
 
-# A message; deleted, it shows no text and no files. The SQL renders a row `m` of the message table
-# (chats.history_fast), the attachments with the URL parameters of media.payloads.ATTACHMENT_FIELDS.
+
+def _reactions(message: Message) -> list[dict]:
+    """Each emoji on the message with its count, in the order of first use, and `me` when the
+    message was loaded for one reader (chats.selectors.messages_attach_reactions)."""
+    if message.deleted_at is not None:
+        return []
+    counts = getattr(message, "reaction_counts", None)
+    if counts is None:  # not loaded for a reader: the counts alone, as events carry them
+        counts = reaction_counts(message_ids=[message.pk]).get(message.pk, [])
+    return [reaction_payload(count) for count in counts]
+
+
+def reaction_payload(count: ReactionCount) -> dict[str, Any]:
+    if count.me is None:
+        return {"emoji": count.emoji, "count": count.count}
+    return {"emoji": count.emoji, "count": count.count, "me": count.me}
+
+
+# The reader is the query's %(user)s (the history page's caller); a JSON object per emoji, as
+# reaction_payload renders it.
+_REACTIONS_SQL = (
+    "CASE WHEN m.deleted_at IS NOT NULL THEN '[]' ELSE coalesce(("
+    """SELECT '[' || string_agg('{"emoji":' || to_json(r.emoji)::text || ',"count":' || r.n::text"""
+    """ || ',"me":' || r.me::text || '}', ',' ORDER BY r.first) || ']'"""
+    " FROM (SELECT x.emoji, count(*) AS n, bool_or(x.user_id = %(user)s::uuid) AS me, min(x.id) AS first"
+    f" FROM {MessageReaction._meta.db_table} x WHERE x.message_id = m.id GROUP BY x.emoji) r), '[]') END"
+)
+
+
+def _mentions(message: Message) -> list[str]:
+    if message.deleted_at is not None or not message.mention_ids:
+        return []
+    return [str(user_id) for user_id in message.mention_ids]
+
+
+def _forwarded_from(message: Message) -> dict[str, Any] | None:
+    if message.deleted_at is not None or not message.forwarded_from_json:
+        return None
+    return json.loads(message.forwarded_from_json)
+
+
+# A message; deleted, it shows no text, files, reactions, mentions or origin. The SQL renders a row
+# `m` of the message table (chats.history_fast), the attachments with the URL parameters of
+# media.payloads.ATTACHMENT_FIELDS, `reactions[].me` for the reader %(user)s.
 MESSAGE_FIELDS = (
     PayloadField("id", lambda m: str(m.pk), sql_json_id("m.id")),
     PayloadField("chat_id", lambda m: str(m.chat_id), sql_json_id("m.chat_id")),
@@ -48,7 +101,19 @@ MESSAGE_FIELDS = (
     PayloadField(
         "reply_to_id", lambda m: None if m.reply_to_id is None else str(m.reply_to_id), sql_json_id("m.reply_to_id")
     ),
+    PayloadField(
+        "forwarded_from",
+        _forwarded_from,
+        "CASE WHEN m.deleted_at IS NULL THEN coalesce(m.forwarded_from_json, 'null') ELSE 'null' END",
+    ),
+    PayloadField(
+        "mentions",
+        _mentions,
+        "CASE WHEN m.deleted_at IS NULL AND m.mention_ids IS NOT NULL THEN array_to_json(m.mention_ids)::text"
+        " ELSE '[]' END",
+    ),
     PayloadField("attachments", _attachments, _ATTACHMENTS_SQL),
+    PayloadField("reactions", _reactions, _REACTIONS_SQL),
     PayloadField("created_at", lambda m: iso_datetime(m.created_at), sql_iso_datetime("m.created_at")),
     PayloadField("edited_at", lambda m: iso_datetime(m.edited_at), sql_iso_datetime("m.edited_at")),
     PayloadField("deleted", lambda m: m.deleted_at is not None, "(m.deleted_at IS NOT NULL)::text"),
@@ -62,13 +127,75 @@ def system_json(system: dict[str, Any]) -> str:
     return json.dumps(system, separators=(",", ":"), ensure_ascii=False)
 
 
+def forwarded_from_json(*, source: Message, source_chat: Chat) -> str:
+    """A forward's origin as stored (like system_json): the original's, when forwarding a forward.
+
+    The source chat is named only for groups and channels, whose id lets nobody in (a non-member
+    gets not_found; joining takes an invite); a direct chat's id is never shown to others.
+    """
+    if source.forwarded_from_json:
+        return source.forwarded_from_json
+    sender = source.sender
+    named = source_chat.type != Chat.Type.DIRECT
+    return system_json(
+        {
+            "sender_id": None if sender is None else str(sender.pk),
+            "sender_name": "" if sender is None else (sender.display_name or sender.username),
+            "chat_id": str(source_chat.pk) if named else None,
+            "chat_title": source_chat.title if named else None,
+            "sent_at": iso_datetime(source.created_at),
+        }
+    )
+
+
 def message_payload(message: Message) -> dict[str, Any]:
-    """A message (its attachment links loaded, e.g. by chats.selectors.message_queryset)."""
+    """A message (its attachment links loaded, e.g. by chats.selectors.message_queryset; its
+    reactions, with `me`, by chats.selectors.messages_attach_reactions for a reader)."""
     return payload(MESSAGE_FIELDS, message)
 
 
-def message_deleted_payload(message: Message, *, by: User) -> dict[str, Any]:
-    return {"chat_id": str(message.chat_id), "message_id": str(message.pk), "seq": message.seq, "by": str(by.pk)}
+def message_deleted_payload(message: Message, *, by: User, for_everyone: bool) -> dict[str, Any]:
+    """message:deleted; for_everyone false: hidden for `by` only (the event reaches only them)."""
+    return {
+        "chat_id": str(message.chat_id),
+        "message_id": str(message.pk),
+        "seq": message.seq,
+        "by": str(by.pk),
+        "for_everyone": for_everyone,
+    }
+
+
+def message_reactions_payload(
+    message: Message, *, counts: Sequence[ReactionCount], user: User, emoji: str, added: bool
+) -> dict[str, Any]:
+    """message:reactions: the message's counts after `user` added or removed `emoji`."""
+    return {
+        "chat_id": str(message.chat_id),
+        "message_id": str(message.pk),
+        "reactions": [reaction_payload(count) for count in counts],
+        "user_id": str(user.pk),
+        "emoji": emoji,
+        "added": added,
+    }
+
+
+def message_edit_payload(edit: MessageEdit) -> dict[str, Any]:
+    """One version of a message's text (GET .../edits)."""
+    return {"text": edit.text, "written_at": iso_datetime(edit.written_at)}
+
+
+def pins_payload(*, chat_id, pinned_message_ids: Sequence) -> dict[str, Any]:
+    """chat:pins_updated, and the answer to a pin or unpin: the chat's pins, newest first."""
+    return {"chat_id": str(chat_id), "pinned_message_ids": [str(message_id) for message_id in pinned_message_ids]}
+
+
+def pin_payload(pin: MessagePin) -> dict[str, Any]:
+    """A pin as GET .../pins lists it (its message loaded for the reader)."""
+    return {
+        "message": message_payload(pin.message),
+        "pinned_by": None if pin.pinned_by_id is None else str(pin.pinned_by_id),
+        "pinned_at": iso_datetime(pin.pinned_at),
+    }
 
 
 def chat_public_payload(chat: Chat) -> dict[str, Any]:
@@ -94,6 +221,7 @@ def chat_payload(chat: Chat, *, viewer_id) -> dict[str, Any]:
         "last_activity_at": iso_datetime(chat.last_activity_at),
         "role": chat.my_role,
         "unread_count": chat.unread_count,
+        "unread_mentions_count": chat.unread_mentions_count,
         "last_read_seq": chat.my_last_read_seq,
         "last_delivered_seq": chat.my_last_delivered_seq,
         "member_count": chat.member_count,

@@ -1,8 +1,16 @@
-"""Reads of the chats app. The membership check lives here, once, for REST, WebSocket and services."""
+"""Reads of the chats app. The membership check lives here, once, for REST, WebSocket and services.
 
+A message a user deleted for themselves (MessageHidden) is gone for them everywhere a selector
+reads messages for a reader: history, single messages, last messages, unread and mention counts,
+pins and mentions; it looks exactly like a message that does not exist.
+"""
+
+import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import (
@@ -13,6 +21,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -21,7 +30,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
@@ -36,22 +45,44 @@ from chats.models import (
     ChatMember,
     Message,
     MessageAttachment,
+    MessageEdit,
+    MessageHidden,
+    MessagePin,
+    MessageReaction,
     SocketConnection,
     StreamEvent,
     StreamRetention,
 )
 
+MANAGER_ROLES = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)
 
-def _unread_subquery(user) -> Subquery:
-    unread = (
+
+def hidden_for(user_id, *, message_ref: str = "pk") -> Exists:
+    """Whether the message (`message_ref` of the outer query) was deleted by `user_id` for themselves."""
+    return Exists(MessageHidden.objects.filter(user_id=user_id, message_id=OuterRef(message_ref)))
+
+
+def _unread_messages(user) -> QuerySet[Message]:
+    """The messages after the user's read position in the outer chat row that they can see."""
+    return (
         Message.objects.filter(chat=OuterRef("pk"), seq__gt=OuterRef("my_last_read_seq"), deleted_at__isnull=True)
-        .exclude(sender=user)
+        .exclude(hidden_for(user.pk))
         .order_by()
-        .values("chat")
-        .annotate(count=Count("pk"))
-        .values("count")
     )
-    return Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
+
+
+def _count(messages: QuerySet[Message]) -> Coalesce:
+    counted = messages.values("chat").annotate(count=Count("pk")).values("count")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _unread_subquery(user) -> Coalesce:
+    # System messages are activity, not something to read; the user's own messages are read.
+    return _count(_unread_messages(user).exclude(sender=user).exclude(kind=Message.Kind.SYSTEM))
+
+
+def _unread_mentions_subquery(user) -> Coalesce:
+    return _count(_unread_messages(user).filter(mention_ids__contains=[user.pk]))
 
 
 # Pinned chats sort above all others by a list position this far ahead of their pin time, so one
@@ -101,9 +132,14 @@ def _member_settings(user) -> dict[str, Any]:
 
 
 def chat_list_for_user(*, user) -> QuerySet[Chat]:
-    """The user's chats with their role, unread count, last message and settings (chat_payload)."""
+    """The user's chats with their role, unread and unread-mention counts, last message and settings
+    (chat_payload): one query, whatever the number of chats (each count a subquery per row)."""
     mine = ChatMember.objects.filter(chat=OuterRef("pk"), user=user)
-    last_message = Message.objects.filter(chat=OuterRef("pk"), deleted_at__isnull=True).order_by("-seq")
+    last_message = (
+        Message.objects.filter(chat=OuterRef("pk"), deleted_at__isnull=True)
+        .exclude(hidden_for(user.pk))
+        .order_by("-seq")
+    )
     return (
         Chat.objects.filter(members__user=user, deleted_at__isnull=True)
         .annotate(**_member_settings(user))
@@ -120,7 +156,7 @@ def chat_list_for_user(*, user) -> QuerySet[Chat]:
             ),
             last_message_id=Subquery(last_message.values("pk")[:1]),
         )
-        .annotate(unread_count=_unread_subquery(user))
+        .annotate(unread_count=_unread_subquery(user), unread_mentions_count=_unread_mentions_subquery(user))
     )
 
 
@@ -182,10 +218,11 @@ def chat_get_managed(*, chat_id, user) -> Chat:
     return member.chat
 
 
-def chats_attach_last_messages(chats: list[Chat]) -> list[Chat]:
-    """Load the `last_message` of each chat in one query (for list pages)."""
+def chats_attach_last_messages(chats: list[Chat], *, user) -> list[Chat]:
+    """Load the `last_message` of each chat, as `user` sees it, in one query (for list pages)."""
     ids = [chat.last_message_id for chat in chats if chat.last_message_id]
-    by_id = {message.pk: message for message in message_queryset().filter(pk__in=ids)}
+    messages = messages_attach_reactions(list(message_queryset().filter(pk__in=ids)), viewer_id=user.pk)
+    by_id = {message.pk: message for message in messages}
     for chat in chats:
         chat.last_message = by_id.get(chat.last_message_id)
     return chats
@@ -352,6 +389,35 @@ def member_exists(*, chat_id, user_id) -> bool:
     return ChatMember.objects.filter(chat_id=chat_id, user_id=user_id).exists()
 
 
+class ReactionCount(NamedTuple):
+    emoji: str
+    count: int
+    me: bool | None  # whether the reader left it; None when not read for one reader (events)
+
+
+def reaction_counts(*, message_ids: Sequence, viewer_id=None) -> dict[uuid.UUID, list[ReactionCount]]:
+    """Each message's emoji with their counts, in the order of first use, in one query."""
+    rows = (
+        MessageReaction.objects.filter(message_id__in=list(message_ids))
+        .values("message_id", "emoji")
+        .annotate(count=Count("id"), first=Min("id"), mine=Count("id", filter=Q(user_id=viewer_id)))
+        .order_by("first")
+    )
+    counts: dict[uuid.UUID, list[ReactionCount]] = {}
+    for row in rows:
+        me = None if viewer_id is None else row["mine"] > 0
+        counts.setdefault(row["message_id"], []).append(ReactionCount(row["emoji"], row["count"], me))
+    return counts
+
+
+def messages_attach_reactions(messages: list[Message], *, viewer_id) -> list[Message]:
+    """Load the reactions of `messages` as `viewer_id` sees them (`me`), in one query."""
+    counts = reaction_counts(message_ids=[message.pk for message in messages], viewer_id=viewer_id)
+    for message in messages:
+        message.reaction_counts = counts.get(message.pk, [])
+    return messages
+
+
 def message_queryset() -> QuerySet[Message]:
     return Message.objects.prefetch_related(
         Prefetch("attachment_links", queryset=MessageAttachment.objects.select_related("attachment"))
@@ -371,35 +437,182 @@ def messages_attach_files(messages: list[Message]) -> list[Message]:
             message__chat_id=messages[0].chat_id, message__seq__range=(messages[0].seq, messages[-1].seq)
         ).select_related("attachment")
         for link in page_links:
-            links[link.message_id].append(link)
+            if link.message_id in links:  # not a message hidden from the reader
+                links[link.message_id].append(link)
     for message in messages:
         message._prefetched_objects_cache = {"attachment_links": links[message.pk]}
     return messages
 
 
+def _page(messages: list[Message], *, user) -> list[Message]:
+    return messages_attach_reactions(messages_attach_files(messages), viewer_id=user.pk)
+
+
 def message_list(
-    *, chat: Chat, before: int | None = None, after: int | None = None, limit: int = 50
+    *, chat: Chat, user, before: int | None = None, after: int | None = None, limit: int = 50
 ) -> tuple[list[Message], bool]:
-    """A page of messages in ascending seq, and whether more exist in the paging direction.
+    """A page of the messages `user` sees, in ascending seq, and whether more exist in the paging
+    direction.
 
     With `after`, the page starts just after that seq (paging forward); otherwise it ends just
     before `before` (or at the newest message), paging backward through history.
     """
-    messages = Message.objects.filter(chat=chat)
+    messages = Message.objects.filter(chat=chat).exclude(hidden_for(user.pk))
     if before is not None:
         messages = messages.filter(seq__lt=before)
     if after is not None:
         page = list(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
-        return messages_attach_files(page[:limit]), len(page) > limit
+        return _page(page[:limit], user=user), len(page) > limit
     page = list(messages.order_by("-seq")[: limit + 1])
-    return messages_attach_files(page[:limit][::-1]), len(page) > limit
+    return _page(page[:limit][::-1], user=user), len(page) > limit
 
 
-def message_get_in_chat(*, chat: Chat, message_id) -> Message:
-    message = message_queryset().filter(chat=chat, pk=message_id).first()
+def message_get_in_chat(*, chat: Chat, message_id, user) -> Message:
+    """A message of `chat` (whose membership the caller checked) as `user` sees it, else not_found."""
+    message = message_queryset().filter(chat=chat, pk=message_id).exclude(hidden_for(user.pk)).first()
     if message is None:
         raise errors.message_not_found()
+    return messages_attach_reactions([message], viewer_id=user.pk)[0]
+
+
+def message_get_for_member(*, message_id, user) -> Message:
+    """A message of a live chat `user` is a member of, with its chat, as they see it; else not_found.
+
+    For socket frames, which name the message only.
+    """
+    message = (
+        message_queryset()
+        .select_related("chat")
+        .filter(pk=message_id, chat__deleted_at__isnull=True, chat__members__user=user)
+        .exclude(hidden_for(user.pk))
+        .first()
+    )
+    if message is None:
+        raise errors.message_not_found()
+    return messages_attach_reactions([message], viewer_id=user.pk)[0]
+
+
+def message_for_reader(*, message_id, user) -> Message:
+    """A message as `user` sees it, without a membership check (answering the change they made)."""
+    return messages_attach_reactions([message_queryset().get(pk=message_id)], viewer_id=user.pk)[0]
+
+
+def message_get_forwardable(*, chat_id, message_id, user) -> Message:
+    """A message `user` may forward (one of a chat they are in, not deleted, a user's text), with
+    its chat and sender; not_found if they cannot see it."""
+    message = (
+        message_queryset()
+        .select_related("chat", "sender")
+        .filter(
+            pk=message_id,
+            chat_id=chat_id,
+            chat__deleted_at__isnull=True,
+            chat__members__user=user,
+            deleted_at__isnull=True,
+        )
+        .exclude(hidden_for(user.pk))
+        .first()
+    )
+    if message is None:
+        raise errors.message_not_found()
+    if message.kind != Message.Kind.TEXT:
+        raise errors.not_forwardable()
     return message
+
+
+def message_edit_list(*, message: Message) -> list[MessageEdit]:
+    """The versions of a message's text, oldest first, the current one last; none once deleted."""
+    if message.deleted_at is not None:
+        return []
+    current = MessageEdit(message=message, text=message.text, written_at=message.edited_at or message.created_at)
+    return [*MessageEdit.objects.filter(message=message).order_by("written_at", "id"), current]
+
+
+# --- mentions ----------------------------------------------------------------------------------
+
+# A username (accounts: 3-32 of letters, digits, '_' and '.') after an '@' that does not follow a
+# word character (so "a@b.example" mentions nobody); a trailing '.' ends the sentence, not the name.
+_MENTION = re.compile(r"(?<![\w.@])@([A-Za-z0-9_.]*[A-Za-z0-9_])")
+MENTION_ALL = "all"
+
+
+def mention_names(text: str) -> list[str]:
+    """The lower-cased names the text mentions, each once, in the order they appear."""
+    if "@" not in text:
+        return []
+    names = (match.group(1).lower() for match in _MENTION.finditer(text))
+    return list(dict.fromkeys(name for name in names if 3 <= len(name) <= 32))
+
+
+def mention_resolve(*, chat_id, sender_id, text: str) -> list[uuid.UUID] | None:
+    """The members a group or channel text mentions, in the order named (None: nobody).
+
+    `@username` names a member (case-insensitively); `@all` from an owner or admin names every
+    member, and from anyone else only a member called "all". The sender never mentions themselves.
+    Texts without an '@' cost no query.
+    """
+    names = mention_names(text)
+    if not names:
+        return None
+    rows = list(
+        ChatMember.objects.filter(chat_id=chat_id, chat__deleted_at__isnull=True)
+        .annotate(name=Lower("user__username"))
+        .filter(Q(user_id=sender_id) | Q(name__in=names))
+        .values_list("user_id", "name", "role", "chat__type")
+    )
+    sender = next((row for row in rows if str(row[0]) == str(sender_id)), None)
+    if sender is None or sender[3] == Chat.Type.DIRECT:
+        return None
+    by_name = {name: user_id for user_id, name, _, _ in rows if str(user_id) != str(sender_id)}
+    mentioned = [by_name[name] for name in names if name in by_name]
+    if MENTION_ALL in names and sender[2] in MANAGER_ROLES:
+        everyone = (
+            ChatMember.objects.filter(chat_id=chat_id)
+            .exclude(user_id=sender_id)
+            .order_by("joined_at", "pk")
+            .values_list("user_id", flat=True)
+        )
+        mentioned += [user_id for user_id in everyone if user_id not in set(mentioned)]
+    return list(dict.fromkeys(mentioned)) or None
+
+
+def mention_list(*, chat: Chat, user, after: int | None = None, limit: int = 50) -> tuple[list[Message], bool]:
+    """The messages mentioning `user` that they have not read yet (after their read position and
+    `after`), ascending seq, and whether more follow."""
+    read = ChatMember.objects.filter(chat=chat, user=user).values_list("last_read_seq", flat=True).first() or 0
+    page = list(
+        message_queryset()
+        .filter(chat=chat, seq__gt=max(read, after or 0), deleted_at__isnull=True, mention_ids__contains=[user.pk])
+        .exclude(hidden_for(user.pk))
+        .order_by("seq")[: limit + 1]
+    )
+    return messages_attach_reactions(page[:limit], viewer_id=user.pk), len(page) > limit
+
+
+# --- pins --------------------------------------------------------------------------------------
+
+
+def pinned_message_ids(*, chat_id) -> list[uuid.UUID]:
+    """The chat's pinned messages, newest pin first."""
+    return list(
+        MessagePin.objects.filter(chat_id=chat_id).order_by("-pinned_at", "-id").values_list("message_id", flat=True)
+    )
+
+
+def pin_list(*, chat: Chat, user) -> list[MessagePin]:
+    """The chat's pins, newest first, with their messages as `user` sees them (hidden ones left out)."""
+    pins = list(
+        MessagePin.objects.filter(chat=chat)
+        .exclude(hidden_for(user.pk, message_ref="message_id"))
+        .order_by("-pinned_at", "-id")
+    )
+    messages = messages_attach_reactions(
+        list(message_queryset().filter(pk__in=[pin.message_id for pin in pins])), viewer_id=user.pk
+    )
+    by_id = {message.pk: message for message in messages}
+    for pin in pins:
+        pin.message = by_id[pin.message_id]
+    return pins
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class MessageToSend(NamedTuple):
 
     message_id: uuid.UUID
     chat_id: uuid.UUID
-    sender_id: uuid.UUID
+    sender_id: uuid.UUID | None
     client_id: str
     text: str
     reply_to: uuid.UUID | None
@@ -57,6 +57,9 @@ class MessageToSend(NamedTuple):
     attachment_ids: Sequence[uuid.UUID]  # the sender's uploads, in order
     kind: str = "text"  # Message.Kind; system and call are recorded by the server (message_record)
     system_json: str | None = None  # what a system or call message records (chats.payloads.system_json)
+    mention_ids: Sequence[uuid.UUID] | None = None  # the members the text mentions (None: nobody)
+    forward_of: uuid.UUID | None = None  # a forward's source message, whose files it carries
+    forwarded_from_json: str | None = None  # a forward's origin (chats.payloads.forwarded_from_json)
 
 
 def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[Any]:
@@ -66,24 +69,33 @@ def batch_params(messages: Sequence[MessageToSend], *, notify_tag: str) -> list[
     module's C code, rather than psycopg composing an SQL array per argument in Python (the
     measurement is in bench/RESULTS.md).
     """
-    rows = [
-        [
-            str(message.message_id),
-            str(message.chat_id),
-            str(message.sender_id),
-            message.client_id,
-            message.text,
-            None if message.reply_to is None else str(message.reply_to),
-            message.created_at.isoformat(),
-            message.payload,
-            message.origin,
-            [str(attachment_id) for attachment_id in message.attachment_ids],
-            message.kind,
-            message.system_json,
-        ]
-        for message in messages
-    ]
+    rows = [_row(message) for message in messages]
     return [json.dumps(rows, separators=(",", ":")), STREAM_ORDER_LOCK_KEY, STREAM_NOTIFY_CHANNEL, notify_tag]
+
+
+def _row(message: MessageToSend) -> list[Any]:
+    row = [
+        str(message.message_id),
+        str(message.chat_id),
+        None if message.sender_id is None else str(message.sender_id),  # the server records some
+        message.client_id,
+        message.text,
+        None if message.reply_to is None else str(message.reply_to),
+        message.created_at.isoformat(),
+        message.payload,
+        message.origin,
+        [str(attachment_id) for attachment_id in message.attachment_ids],
+        message.kind,
+        message.system_json,
+    ]
+    # Only mentions and forwards have the last three; an ordinary send leaves them out.
+    if message.mention_ids is not None or message.forward_of is not None:
+        row += [
+            None if message.mention_ids is None else [str(user_id) for user_id in message.mention_ids],
+            None if message.forward_of is None else str(message.forward_of),
+            message.forwarded_from_json,
+        ]
+    return row
 
 
 async def message_store(message: MessageToSend) -> tuple:

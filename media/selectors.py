@@ -105,14 +105,19 @@ def attachment_storage_used(*, uploader: User) -> int:
     return Attachment.objects.filter(uploader=uploader).aggregate(total=Sum("size"))["total"] or 0
 
 
-def attachment_list_unattached(*, created_before: datetime) -> QuerySet[Attachment]:
-    """Uploads older than `created_before` that no message, user avatar or chat avatar uses.
+def attachment_list_unreferenced() -> QuerySet[Attachment]:
+    """Attachments that no message, user avatar or chat avatar uses.
 
     References are looked up, not flagged: a flag some caller forgot to set would delete a
     file a message still shows.
     """
-    return Attachment.objects.filter(created_at__lt=created_before).exclude(
+    return Attachment.objects.exclude(
         Exists(Attachment.messages.through.objects.filter(attachment_id=OuterRef("pk")))
         | Exists(User.objects.filter(avatar_id=OuterRef("pk")))
         | Exists(Chat.objects.filter(avatar_id=OuterRef("pk")))
     )
+
+
+def attachment_list_unattached(*, created_before: datetime) -> QuerySet[Attachment]:
+    """Uploads older than `created_before` that nothing uses (attachment_list_unreferenced)."""
+    return attachment_list_unreferenced().filter(created_at__lt=created_before)

@@ -384,7 +384,12 @@ WS_RATE_LIMIT_BURST = env_int("WS_RATE_LIMIT_BURST", 60)
 TYPING_TIMEOUT_SECONDS = 6
 SYNC_MAX_EVENTS = 1000
 EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 30)
-MESSAGE_MAX_LENGTH = 4096
+# Characters of a message's text (more: text_too_long).
+MESSAGE_MAX_LENGTH = env_int("MESSAGE_MAX_LENGTH", 4096)
+# The sender may edit a message this long after sending it (then: edit_window_expired).
+MESSAGE_EDIT_WINDOW_SECONDS = env_int("MESSAGE_EDIT_WINDOW_SECONDS", 48 * 3600)
+# Different emoji on one message at most (then: too_many_reactions).
+MESSAGE_MAX_REACTIONS = env_int("MESSAGE_MAX_REACTIONS", 20)
 CHAT_MAX_MEMBERS_PER_REQUEST = 1000
 # Per user: pinned chats, chat folders, and chats in one folder.
 CHAT_MAX_PINNED = 5

@@ -10,6 +10,24 @@ from chats.payloads import chat_payload, chat_public_payload, folder_payload, in
 from media.api.serializers import AttachmentSerializer, AvatarSerializer
 
 
+class ReactionSerializer(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField(min_value=1)
+    me = serializers.BooleanField(
+        required=False, help_text="Whether you left this emoji (absent in events, which every member receives)."
+    )
+
+
+class ForwardedFromSerializer(serializers.Serializer):
+    sender_id = serializers.CharField(allow_null=True, help_text="Who wrote the original (null: account deleted).")
+    sender_name = serializers.CharField(help_text="Their display name (else username) when it was forwarded.")
+    chat_id = serializers.CharField(
+        allow_null=True, help_text="The group or channel it came from; null for a direct chat, never shown."
+    )
+    chat_title = serializers.CharField(allow_null=True)
+    sent_at = serializers.DateTimeField(help_text="When the original was sent.")
+
+
 class MessageSerializer(serializers.ModelSerializer):
     id = serializers.CharField(read_only=True)
     chat_id = serializers.CharField(read_only=True)
@@ -19,7 +37,10 @@ class MessageSerializer(serializers.ModelSerializer):
     system = serializers.SerializerMethodField(
         help_text="For kind system and call: what happened, e.g. {event, actor_id, ...}; null for text."
     )
+    forwarded_from = serializers.SerializerMethodField(help_text="A forwarded copy's origin; null otherwise.")
+    mentions = serializers.SerializerMethodField(help_text="Ids of the members the text mentions.")
     attachments = serializers.SerializerMethodField()
+    reactions = serializers.SerializerMethodField(help_text="Each emoji with its count, in the order of first use.")
     deleted = serializers.SerializerMethodField()
 
     class Meta:
@@ -34,7 +55,10 @@ class MessageSerializer(serializers.ModelSerializer):
             "text",
             "system",
             "reply_to_id",
+            "forwarded_from",
+            "mentions",
             "attachments",
+            "reactions",
             "created_at",
             "edited_at",
             "deleted",
@@ -52,9 +76,21 @@ class MessageSerializer(serializers.ModelSerializer):
     def get_system(self, message: Message) -> dict | None:
         return message_payload(message)["system"]
 
+    @extend_schema_field(ForwardedFromSerializer(allow_null=True))
+    def get_forwarded_from(self, message: Message) -> dict | None:
+        return message_payload(message)["forwarded_from"]
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_mentions(self, message: Message) -> list:
+        return message_payload(message)["mentions"]
+
     @extend_schema_field(AttachmentSerializer(many=True))
     def get_attachments(self, message: Message) -> list:
         return message_payload(message)["attachments"]
+
+    @extend_schema_field(ReactionSerializer(many=True))
+    def get_reactions(self, message: Message) -> list:
+        return message_payload(message)["reactions"]
 
     def get_deleted(self, message: Message) -> bool:
         return message_payload(message)["deleted"]
@@ -94,6 +130,9 @@ class ChatSerializer(ChatPublicSerializer):
 
     role = serializers.CharField(source="my_role", read_only=True)
     unread_count = serializers.IntegerField(read_only=True)
+    unread_mentions_count = serializers.IntegerField(
+        read_only=True, help_text="Unread messages that mention you (GET /api/v1/chats/{id}/mentions lists them)."
+    )
     last_read_seq = serializers.IntegerField(source="my_last_read_seq", read_only=True)
     last_delivered_seq = serializers.IntegerField(source="my_last_delivered_seq", read_only=True)
     member_count = serializers.IntegerField(read_only=True)
@@ -107,6 +146,7 @@ class ChatSerializer(ChatPublicSerializer):
             "last_activity_at",
             "role",
             "unread_count",
+            "unread_mentions_count",
             "last_read_seq",
             "last_delivered_seq",
             "member_count",
@@ -265,15 +305,41 @@ class InvitePreviewSerializer(serializers.Serializer):
     is_member = serializers.BooleanField(help_text="You are in the chat already; joining changes nothing.")
 
 
+_TEXT_HELP = (
+    f"At most MESSAGE_MAX_LENGTH ({settings.MESSAGE_MAX_LENGTH}) characters after trimming surrounding "
+    "whitespace (more: text_too_long); NUL and lone surrogates are refused (validation_error)."
+)
+
+
+class ForwardFromSerializer(serializers.Serializer):
+    chat_id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+
+
 class MessageSendSerializer(serializers.Serializer):
     """`message:send` over the WebSocket and POST .../messages over REST."""
 
     chat_id = serializers.UUIDField()
     client_id = serializers.CharField(max_length=64, help_text="Sender-chosen idempotency key (e.g. a UUID).")
-    text = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH, required=False, allow_blank=True, default="")
+    # The length limit is the service's (text_too_long), for sends and edits alike.
+    text = serializers.CharField(required=False, allow_blank=True, default="", help_text=_TEXT_HELP)
     reply_to = serializers.UUIDField(required=False, allow_null=True, default=None)
     # Counted by media.selectors.attachment_list_for_message (too_many_attachments).
     attachment_ids = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+    forward_from = ForwardFromSerializer(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Forward a message you can see (instead of text, attachments and reply): "
+        "its text and files are copied, with `forwarded_from` naming its origin.",
+    )
+
+    def validate(self, data: dict) -> dict:
+        if data["forward_from"] is not None and (data["text"] or data["attachment_ids"] or data["reply_to"]):
+            raise serializers.ValidationError(
+                {"forward_from": ["A forward has no text, attachments or reply of its own."]}
+            )
+        return data
 
 
 class MessageCreateSerializer(MessageSendSerializer):
@@ -283,7 +349,40 @@ class MessageCreateSerializer(MessageSendSerializer):
 
 
 class MessageEditSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=settings.MESSAGE_MAX_LENGTH)
+    text = serializers.CharField(allow_blank=True, help_text=_TEXT_HELP)
+
+
+class MessageDeleteQuerySerializer(serializers.Serializer):
+    for_everyone = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="true (default): delete for every member (sender, or group/channel owner and admins); "
+        "false: hide it from your own history on all your devices.",
+    )
+
+
+class MessageVersionSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    written_at = serializers.DateTimeField(help_text="When this version was sent or edited in.")
+
+
+class MessageVersionListSerializer(serializers.Serializer):
+    results = MessageVersionSerializer(many=True, help_text="Oldest first; the last is the current text.")
+
+
+class PinSerializer(serializers.Serializer):
+    message = MessageSerializer()
+    pinned_by = serializers.CharField(allow_null=True)
+    pinned_at = serializers.DateTimeField()
+
+
+class PinListSerializer(serializers.Serializer):
+    results = PinSerializer(many=True, help_text="Newest pin first.")
+
+
+class PinsStateSerializer(serializers.Serializer):
+    chat_id = serializers.CharField()
+    pinned_message_ids = serializers.ListField(child=serializers.UUIDField(), help_text="Newest pin first.")
 
 
 class ReceiptSerializer(serializers.Serializer):

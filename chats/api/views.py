@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from chats import selectors, services
 from chats.api import serializers as s
-from chats.payloads import chat_settings_payload, receipt_payload
+from chats.payloads import chat_settings_payload, message_edit_payload, pin_payload, receipt_payload
 from messenger.api.pagination import DefaultCursorPagination
 from messenger.api.schema import AUTH_ERRORS, errors
 
@@ -26,7 +26,7 @@ class ChatCursorPagination(DefaultCursorPagination):
 
 def chat_response(request: Request, chat_id, *, http_status: int = 200) -> Response:
     chat = selectors.chat_get_for_member(chat_id=chat_id, user=request.user)
-    selectors.chats_attach_last_messages([chat])
+    selectors.chats_attach_last_messages([chat], user=request.user)
     return Response(s.ChatSerializer(chat, context={"request": request}).data, status=http_status)
 
 
@@ -45,7 +45,7 @@ class ChatListView(ListAPIView):
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
-        return selectors.chats_attach_last_messages(page)
+        return selectors.chats_attach_last_messages(page, user=self.request.user)
 
     @extend_schema(
         parameters=[
@@ -54,7 +54,7 @@ class ChatListView(ListAPIView):
             OpenApiParameter("q", str, description="Only chats whose title, or another member's name, contains this."),
         ],
         responses={200: s.ChatSerializer(many=True), **AUTH_ERRORS, **NOT_FOUND, **errors(e400="validation_error")},
-        summary="The caller's chats: pinned first, then newest activity first, with unread counts and settings",
+        summary="The caller's chats: pinned first, then newest activity, with unread and mention counts and settings",
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
@@ -241,7 +241,7 @@ class MessageListView(APIView):
         chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
         query = _HistoryQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        messages, has_more = selectors.message_list(chat=chat, **query.validated_data)
+        messages, has_more = selectors.message_list(chat=chat, user=request.user, **query.validated_data)
         return Response({"results": s.MessageSerializer(messages, many=True).data, "has_more": has_more})
 
     @extend_schema(
@@ -252,17 +252,29 @@ class MessageListView(APIView):
             **AUTH_ERRORS,
             **NOT_FOUND,
             **errors(
-                e400="validation_error, empty_message, invalid_reply, client_id_reused, attachment_not_found",
+                e400="validation_error, empty_message, text_too_long, invalid_reply, client_id_reused, "
+                "attachment_not_found, too_many_attachments, not_forwardable",
                 e403="forbidden, blocked",
+                e404="not_found (the chat, or the message forwarded)",
             ),
         },
-        summary="Send a message (same rules as message:send; 200 for a repeated client_id)",
+        summary="Send or forward a message (same rules as message:send; 200 for a repeated client_id)",
     )
     def post(self, request: Request, chat_id) -> Response:
         serializer = s.MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         sent = async_to_sync(services.message_send)(sender=request.user, chat_id=chat_id, **serializer.validated_data)
         return Response(sent.message, status=200 if sent.duplicate else 201)
+
+
+def _message_response(request: Request, message_id) -> Response:
+    """The message as the caller sees it now (reactions with `me`)."""
+    return Response(s.MessageSerializer(selectors.message_for_reader(message_id=message_id, user=request.user)).data)
+
+
+def _message_in_chat(request: Request, chat_id, message_id):
+    chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
+    return chat, selectors.message_get_in_chat(chat=chat, message_id=message_id, user=request.user)
 
 
 @extend_schema(tags=["messages"])
@@ -273,27 +285,131 @@ class MessageDetailView(APIView):
             200: s.MessageSerializer,
             **AUTH_ERRORS,
             **NOT_FOUND,
-            **errors(e400="validation_error, empty_message", e403="forbidden"),
+            **errors(
+                e400="validation_error, empty_message, text_too_long",
+                e403="forbidden, edit_window_expired",
+            ),
         },
-        summary="Edit a message's text (sender only)",
+        summary="Edit a message's text (sender only, within MESSAGE_EDIT_WINDOW_SECONDS; same as message:edit)",
     )
     def patch(self, request: Request, chat_id, message_id) -> Response:
-        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
-        message = selectors.message_get_in_chat(chat=chat, message_id=message_id)
+        chat, message = _message_in_chat(request, chat_id, message_id)
         serializer = s.MessageEditSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        message = services.message_edit(user=request.user, chat=chat, message=message, **serializer.validated_data)
-        return Response(s.MessageSerializer(message).data)
+        services.message_edit(user=request.user, chat=chat, message=message, **serializer.validated_data)
+        return _message_response(request, message.pk)
 
     @extend_schema(
-        responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **FORBIDDEN},
-        summary="Delete a message for everyone (sender, or group/channel owner and admins)",
+        parameters=[s.MessageDeleteQuerySerializer],
+        responses={204: None, **AUTH_ERRORS, **NOT_FOUND, **FORBIDDEN, **errors(e400="validation_error")},
+        summary="Delete a message for everyone (sender, or group/channel owner and admins) or for yourself",
     )
     def delete(self, request: Request, chat_id, message_id) -> Response:
-        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
-        message = selectors.message_get_in_chat(chat=chat, message_id=message_id)
-        services.message_delete(user=request.user, chat=chat, message=message)
+        chat, message = _message_in_chat(request, chat_id, message_id)
+        query = s.MessageDeleteQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        services.message_delete(user=request.user, chat=chat, message=message, **query.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(tags=["messages"])
+class MessageEditListView(APIView):
+    @extend_schema(
+        responses={200: s.MessageVersionListSerializer, **AUTH_ERRORS, **NOT_FOUND},
+        summary="The versions of a message's text, oldest first (none once it is deleted for everyone)",
+    )
+    def get(self, request: Request, chat_id, message_id) -> Response:
+        _, message = _message_in_chat(request, chat_id, message_id)
+        versions = selectors.message_edit_list(message=message)
+        return Response({"results": [message_edit_payload(version) for version in versions]})
+
+
+@extend_schema(tags=["messages"])
+class ReactionView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.MessageSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="invalid_emoji, too_many_reactions"),
+        },
+        summary="Add your reaction (one emoji, URL-encoded) to a message; same as message:react",
+    )
+    def put(self, request: Request, chat_id, message_id, emoji: str) -> Response:
+        chat, message = _message_in_chat(request, chat_id, message_id)
+        services.message_react(user=request.user, chat=chat, message=message, emoji=emoji)
+        return _message_response(request, message.pk)
+
+    @extend_schema(
+        responses={200: s.MessageSerializer, **AUTH_ERRORS, **NOT_FOUND, **errors(e400="invalid_emoji")},
+        summary="Take your reaction off a message; same as message:unreact",
+    )
+    def delete(self, request: Request, chat_id, message_id, emoji: str) -> Response:
+        chat, message = _message_in_chat(request, chat_id, message_id)
+        services.message_unreact(user=request.user, chat=chat, message=message, emoji=emoji)
+        return _message_response(request, message.pk)
+
+
+@extend_schema(tags=["messages"])
+class PinListView(APIView):
+    @extend_schema(
+        responses={200: s.PinListSerializer, **AUTH_ERRORS, **NOT_FOUND},
+        summary="The chat's pinned messages, newest pin first (at most 100)",
+    )
+    def get(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
+        return Response({"results": [pin_payload(pin) for pin in selectors.pin_list(chat=chat, user=request.user)]})
+
+
+@extend_schema(tags=["messages"])
+class PinView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.PinsStateSerializer,
+            **AUTH_ERRORS,
+            **NOT_FOUND,
+            **errors(e400="too_many_pins", e403="forbidden"),
+        },
+        summary="Pin a message (group/channel owner and admins; either side of a direct chat); same as message:pin",
+    )
+    def put(self, request: Request, chat_id, message_id) -> Response:
+        chat, message = _message_in_chat(request, chat_id, message_id)
+        return Response(services.message_pin(user=request.user, chat=chat, message=message))
+
+    @extend_schema(
+        responses={200: s.PinsStateSerializer, **AUTH_ERRORS, **NOT_FOUND, **FORBIDDEN},
+        summary="Unpin a message; same as message:unpin",
+    )
+    def delete(self, request: Request, chat_id, message_id) -> Response:
+        chat, message = _message_in_chat(request, chat_id, message_id)
+        return Response(services.message_unpin(user=request.user, chat=chat, message=message))
+
+
+class _MentionQuery(s.serializers.Serializer):
+    after = s.serializers.IntegerField(required=False, min_value=0)
+    limit = s.serializers.IntegerField(
+        required=False, min_value=1, max_value=HISTORY_PAGE_MAX, default=HISTORY_PAGE_DEFAULT
+    )
+
+
+@extend_schema(tags=["messages"])
+class MentionListView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="Page forward: mentions with seq above this."),
+            OpenApiParameter("limit", int, description="1-200, default 50."),
+        ],
+        responses={200: s.MessagePageSerializer, **AUTH_ERRORS, **NOT_FOUND, **errors(e400="validation_error")},
+        summary="Unread messages that mention you, oldest first (reading past one clears it)",
+    )
+    def get(self, request: Request, chat_id) -> Response:
+        chat = selectors.chat_get_membership_checked(chat_id=chat_id, user=request.user)
+        query = _MentionQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        messages, has_more = selectors.mention_list(chat=chat, user=request.user, **query.validated_data)
+        return Response({"results": s.MessageSerializer(messages, many=True).data, "has_more": has_more})
 
 
 @extend_schema(tags=["messages"])

@@ -10,6 +10,7 @@ from chats.events import stream_event_record
 from chats.models import Chat, ChatMember
 from chats.payloads import chat_deleted_payload, chat_event_payload
 from chats.services.rules import require_manager, require_role
+from chats.services.timeline import AVATAR_CHANGED, TITLE_CHANGED, timeline_chat_lock, timeline_record
 from media.selectors import attachment_get_avatar_candidate
 
 
@@ -70,9 +71,13 @@ _UNSET = object()
 def chat_update(
     *, chat: Chat, actor: User, title: str | None = None, description: str | None = None, avatar_id=_UNSET
 ) -> Chat:
-    """Edit title, description or avatar (owner and admins of groups and channels)."""
+    """Edit title, description or avatar (owner and admins of groups and channels).
+
+    A new title or avatar is recorded in the timeline (chats.services.timeline).
+    """
     with transaction.atomic():
         require_manager(chat_id=chat.pk, user=actor, roles=(ChatMember.Role.OWNER, ChatMember.Role.ADMIN))
+        before = timeline_chat_lock(chat_id=chat.pk)
         changes = {"title": title, "description": description}
         fields = [field for field, value in changes.items() if value is not None]
         for field in fields:
@@ -89,6 +94,11 @@ def chat_update(
                 chat_id=chat.pk,
                 payload=chat_event_payload(chat, by=actor),
             )
+            if "title" in fields and chat.title != before.title:
+                timeline_record(chat=chat, actor=actor, event=TITLE_CHANGED, title=chat.title)
+            if "avatar" in fields and chat.avatar_id != before.avatar_id:
+                avatar_id = None if chat.avatar_id is None else str(chat.avatar_id)
+                timeline_record(chat=chat, actor=actor, event=AVATAR_CHANGED, avatar_id=avatar_id)
     return chat
 
 

@@ -19,8 +19,8 @@ from chats.events import stream_event_record
 from chats.models import Chat, ChatInvite, ChatMember
 from chats.payloads import invite_event_payload
 from chats.services.members import MANAGERS, members_insert
-from chats.services.messages import message_record
 from chats.services.rules import require_manager
+from chats.services.timeline import timeline_member_joined_by_link
 from messenger.errors import ApplicationError
 
 INVITE_CODE_BYTES = 18  # 144 bits, 24 URL-safe characters
@@ -84,10 +84,5 @@ def invite_join(*, user: User, code: str) -> tuple[Chat, bool]:
         invite.uses += 1
         invite.save(update_fields=["uses"])
         members_insert(chat=chat, users=[user], actor=user)
-        message_record(
-            chat=chat,
-            actor=user,
-            kind="system",
-            system={"event": "member_joined_by_link", "actor_id": str(user.pk), "target_ids": [str(user.pk)]},
-        )
+        timeline_member_joined_by_link(chat=chat, user=user)
     return chat, True

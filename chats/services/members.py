@@ -6,6 +6,9 @@ leaves, the longest-serving admin (else member) becomes owner; a chat nobody is 
 deleted. A member removed by someone else is banned from rejoining by invite link until an
 owner or admin adds them back (chats.models.ChatBan). Direct chats have exactly two members and
 none of this applies.
+
+Additions, removals and departures are recorded in the timeline as system messages
+(chats.services.timeline), so these lock the chat row after the member rows, before the stream.
 """
 
 from django.db import transaction
@@ -18,6 +21,7 @@ from chats.models import Chat, ChatBan, ChatMember
 from chats.payloads import member_event_payload, member_removed_payload
 from chats.services.chats import chat_deleted_record, chat_mark_deleted
 from chats.services.rules import require_manager
+from chats.services.timeline import MEMBER_ADDED, MEMBER_LEFT, MEMBER_REMOVED, timeline_chat_lock, timeline_record
 
 MANAGERS = (ChatMember.Role.OWNER, ChatMember.Role.ADMIN)
 
@@ -35,14 +39,21 @@ def chat_member_add(*, chat: Chat, actor: User, user_ids) -> list[ChatMember]:
         newcomers = [user for user in users if user.pk not in present]
         # Being added back by an owner or admin lifts a ban.
         ChatBan.objects.filter(chat=chat, user__in=newcomers).delete()
-        return members_insert(chat=chat, users=newcomers, actor=actor)
+        timeline_chat_lock(chat_id=chat.pk)
+        added = members_insert(chat=chat, users=newcomers, actor=actor)
+        if added:
+            timeline_record(
+                chat=chat, actor=actor, event=MEMBER_ADDED, target_ids=[str(member.user_id) for member in added]
+            )
+    return added
 
 
 def members_insert(*, chat: Chat, users: list[User], actor: User) -> list[ChatMember]:
     """Make `users` (none of them a member) members, recording chat:member_added for each.
 
-    Runs in the caller's transaction, which has checked the rules (adding, or joining by invite);
-    the events are its last writes but for the caller's own.
+    Runs in the caller's transaction, which has checked the rules (adding, or joining by invite)
+    and locked the chat row (chats.services.timeline.timeline_chat_lock); the events are its last
+    writes but for the caller's own.
     """
     # Rejoining members start with everything before now read: old messages are not "unread".
     last_seq = Chat.objects.filter(pk=chat.pk).values_list("last_seq", flat=True).get()
@@ -110,6 +121,8 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
         nobody_left = heir is None and not ChatMember.objects.filter(chat=chat).exists()
         if nobody_left:
             chat_mark_deleted(chat)
+        else:
+            timeline_chat_lock(chat_id=chat.pk)
         # Events go last: recording one takes the stream-order lock, which must not be held
         # while waiting for row locks (see chats.events.stream_event_record).
         stream_event_record(
@@ -122,6 +135,10 @@ def chat_member_remove(*, chat: Chat, actor: User, user_id) -> None:
             _record_role_change(heir, actor=actor)
         if nobody_left:
             chat_deleted_record(chat, actor=actor)
+        else:
+            timeline_record(
+                chat=chat, actor=actor, event=MEMBER_LEFT if leaving else MEMBER_REMOVED, target_ids=[str(user_id)]
+            )
 
 
 def _owner_succession(chat: Chat) -> ChatMember | None:

@@ -8,13 +8,20 @@
 -- Returns one row per message, in the order given: status 'ok' (stored: seq, event id, message id),
 -- 'duplicate' (the sender's client_id was used before in this chat: the stored message's id) or the
 -- error code that Python raises for it: not_found, client_id_reused, forbidden, blocked,
--- invalid_reply, attachment_not_found. The checks are a user's send's (kind text); what the server
--- records in the timeline (kind system or call: chats.services.messages.message_record) only needs
--- its chat to exist.
+-- invalid_reply, forward_not_found, attachment_not_found. The checks are a user's send's (kind
+-- text); what the server records in the timeline (kind system or call:
+-- chats.services.messages.message_record) only needs its chat to exist.
 --
--- Lock order: chat rows in chat id order (each message's attachments, in pk order, just before its
--- chat), then the stream-order lock, so concurrent batches (and the other writers, one chat per
--- transaction) cannot deadlock over chat rows. Within a chat, stream order is seq order.
+-- A forward (a source message id given) copies that message's files: they must be its files, where
+-- a user's own send may only carry the sender's uploads, and the source must still be visible to the
+-- sender (a member of its chat, not deleted for everyone or for them). Mentions and the forward's
+-- origin are resolved by Python (chats.services.messages) and stored as given; ordinary sends carry
+-- neither (their array elements 12-14 are absent).
+--
+-- Lock order: chat rows in chat id order (each message's forward source and attachments, in pk
+-- order, just before its chat), then the stream-order lock, so concurrent batches (and the other
+-- writers, one chat per transaction) cannot deadlock over chat rows. Within a chat, stream order is
+-- seq order.
 CREATE OR REPLACE FUNCTION chats_message_send_batch(
     p_messages jsonb,
     p_lock_key bigint,
@@ -24,7 +31,7 @@ CREATE OR REPLACE FUNCTION chats_message_send_batch(
 LANGUAGE plpgsql AS $$
 DECLARE
     -- p_messages: [[id, chat_id, sender_id, client_id, text, reply_to, created_at, payload, origin,
-    --               attachment_ids, kind, system_json], ...]
+    --               attachment_ids, kind, system_json (, mention_ids, forward_of, forwarded_from_json)], ...]
     m_ids uuid[];
     m_chat_ids uuid[];
     m_sender_ids uuid[];
@@ -37,6 +44,9 @@ DECLARE
     m_attachments jsonb[];
     m_kinds varchar[];
     m_systems text[];
+    m_mentions jsonb[];
+    m_forwards uuid[];
+    m_forwarded_froms text[];
     v_attachment_ids uuid[];
     v_found integer;
     n integer := jsonb_array_length(p_messages);
@@ -58,9 +68,10 @@ BEGIN
            array_agg((e->>2)::uuid ORDER BY o), array_agg(e->>3 ORDER BY o), array_agg(e->>4 ORDER BY o),
            array_agg((e->>5)::uuid ORDER BY o), array_agg((e->>6)::timestamptz ORDER BY o),
            array_agg(e->7 ORDER BY o), array_agg(e->>8 ORDER BY o), array_agg(coalesce(e->9, '[]') ORDER BY o),
-           array_agg(coalesce(e->>10, 'text') ORDER BY o), array_agg(e->>11 ORDER BY o)
+           array_agg(coalesce(e->>10, 'text') ORDER BY o), array_agg(e->>11 ORDER BY o),
+           array_agg(e->12 ORDER BY o), array_agg((e->>13)::uuid ORDER BY o), array_agg(e->>14 ORDER BY o)
       INTO m_ids, m_chat_ids, m_sender_ids, m_client_ids, m_texts, m_reply_tos, m_created_ats, m_payloads,
-           m_origins, m_attachments, m_kinds, m_systems
+           m_origins, m_attachments, m_kinds, m_systems, m_mentions, m_forwards, m_forwarded_froms
       FROM jsonb_array_elements(p_messages) WITH ORDINALITY AS x(e, o);
 
     -- Checks, seqs and message rows, in chat id order (then as given): one lock order for all.
@@ -122,13 +133,34 @@ BEGIN
                 CONTINUE;
             END IF;
 
-            -- The sender's own uploads (Python read them to build the payload; checked again here, under
-            -- a lock taken in pk order as media_cleanup takes it, so none is deleted before commit).
+            -- A forward's source, still visible to the sender. Key-share locked: deleting it for
+            -- everyone (which erases its files) waits for this commit, or this sees it deleted.
+            IF m_forwards[i] IS NOT NULL THEN
+                PERFORM 1 FROM chats_message s
+                  JOIN chats_chatmember sm ON sm.chat_id = s.chat_id AND sm.user_id = m_sender_ids[i]
+                  JOIN chats_chat sc ON sc.id = s.chat_id AND sc.deleted_at IS NULL
+                 WHERE s.id = m_forwards[i] AND s.deleted_at IS NULL
+                   AND NOT EXISTS (
+                       SELECT 1 FROM chats_messagehidden h WHERE h.user_id = m_sender_ids[i] AND h.message_id = s.id
+                   )
+                   FOR KEY SHARE OF s;
+                IF NOT FOUND THEN
+                    v_status[i] := 'forward_not_found';
+                    CONTINUE;
+                END IF;
+            END IF;
+
+            -- The sender's own uploads, or a forward's source's files (Python read them to build the
+            -- payload; checked again here, under a lock taken in pk order as media_cleanup takes it,
+            -- so none is deleted before commit).
             IF jsonb_array_length(m_attachments[i]) > 0 THEN
                 v_attachment_ids := ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(m_attachments[i]) AS x);
                 SELECT count(*) INTO v_found FROM (
                     SELECT 1 FROM media_attachment a
-                     WHERE a.id = ANY (v_attachment_ids) AND a.uploader_id = m_sender_ids[i]
+                     WHERE a.id = ANY (v_attachment_ids)
+                       AND CASE WHEN m_forwards[i] IS NULL THEN a.uploader_id = m_sender_ids[i]
+                                ELSE EXISTS (SELECT 1 FROM chats_messageattachment l
+                                              WHERE l.message_id = m_forwards[i] AND l.attachment_id = a.id) END
                      ORDER BY a.id FOR NO KEY UPDATE
                 ) AS locked;
                 IF v_found <> cardinality(v_attachment_ids) THEN
@@ -145,9 +177,13 @@ BEGIN
 
         -- A concurrent send with the same client_id raises unique_violation here and the whole
         -- batch rolls back (no gap in the seqs); the caller then sends each message alone.
-        INSERT INTO chats_message (id, chat_id, seq, sender_id, client_id, kind, text, system_json, reply_to_id, created_at)
+        INSERT INTO chats_message (id, chat_id, seq, sender_id, client_id, kind, text, system_json, reply_to_id,
+                                   mention_ids, forwarded_from_json, created_at)
         VALUES (m_ids[i], m_chat_ids[i], v_next_seq, m_sender_ids[i], m_client_ids[i], m_kinds[i], m_texts[i],
-                m_systems[i], m_reply_tos[i], m_created_ats[i]);
+                m_systems[i], m_reply_tos[i],
+                CASE WHEN m_mentions[i] IS NULL OR jsonb_typeof(m_mentions[i]) <> 'array' THEN NULL
+                     ELSE ARRAY(SELECT x::uuid FROM jsonb_array_elements_text(m_mentions[i]) AS x) END,
+                m_forwarded_froms[i], m_created_ats[i]);
         IF jsonb_array_length(m_attachments[i]) > 0 THEN
             INSERT INTO chats_messageattachment (message_id, attachment_id, position)
             SELECT m_ids[i], x.id::uuid, x.ord - 1

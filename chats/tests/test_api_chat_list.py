@@ -128,8 +128,9 @@ class TestOrderAndFilters:
         chats(2)
         few = count_queries()
         chats(28)
-        # Authentication (the session) 1, the page 1, the last messages 1 and their files 1.
-        assert count_queries() == few == 4
+        # Authentication (the session) 1, the page 1, the last messages 1, their files 1 and their
+        # reactions 1.
+        assert count_queries() == few == 5
 
 
 class TestSettingsEndpoint:

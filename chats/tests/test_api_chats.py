@@ -1,9 +1,12 @@
 """Chats, members and roles over REST."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Block
 from accounts.tests.factories import UserFactory
+from chats import services
 from chats.models import Chat, ChatMember, StreamEvent
 from chats.tests.factories import direct_chat, group_chat, send
 from conftest import auth_client_for
@@ -74,6 +77,37 @@ class TestGroups:
         assert len(page["results"]) == 2 and page["next"]
         rest = client.get(page["next"]).json()["results"]
         assert len(rest) == 1
+
+    def test_the_list_costs_the_same_queries_whatever_the_number_of_chats(self, user, other_user):
+        """One query for the page's chats (with every count), one for their last messages, one each
+        for those messages' files and reactions; the rest is the request's (session, user)."""
+        client = client_for(user)
+
+        def chat_with_everything(index: int) -> None:
+            chat = group_chat(other_user, [user], title=f"G{index}")
+            message = send(other_user, chat, f"@{user.username} hi", client_id=f"c{index}")
+            services.message_react(user=user, chat=chat, message=message, emoji="👍")
+            hidden = send(other_user, chat, "x", client_id=f"h{index}")
+            services.message_delete(user=user, chat=chat, message=hidden, for_everyone=False)
+
+        def listing() -> tuple[list, list[str]]:
+            with CaptureQueriesContext(connection) as queries:
+                page = client.get("/api/v1/chats", {"limit": 50}).json()["results"]
+            return page, [query["sql"] for query in queries.captured_queries]
+
+        chat_with_everything(0)
+        one, few_queries = listing()
+        for index in range(1, 12):
+            chat_with_everything(index)
+        many, many_queries = listing()
+        assert len(many) == 12 and len(one) == 1
+        assert len(many_queries) == len(few_queries)
+        assert sum('FROM "chats_chat"' in sql for sql in many_queries) == 1
+        assert all(
+            (listed["unread_count"], listed["unread_mentions_count"], listed["last_message"]["reactions"])
+            == (1, 1, [{"emoji": "👍", "count": 1, "me": True}])
+            for listed in many
+        )
 
     def test_create_validation(self, user):
         client = client_for(user)

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 from accounts.models import Block, User
 from chats import services
 from chats.models import Message
+from chats.services import pins
 from chats.tests.asyncapi import (
     CHANNEL,
     client_messages,
@@ -39,7 +40,9 @@ DURABLE_EVENT_TYPES = {
     "message:new",
     "message:updated",
     "message:deleted",
+    "message:reactions",
     "message:status",
+    "chat:pins_updated",
     "chat:created",
     "chat:updated",
     "chat:deleted",
@@ -251,6 +254,29 @@ class TestEveryServerFrame:
         await call(b, "message:read", {**chat_ref, "up_to_seq": 2})
         await expect(a, "message:status")
 
+        # The message frames: the other members get each change; the acting socket its ack.
+        message_ref = {"message_id": second["message"]["id"]}
+        edited = await call(a, "message:edit", {**message_ref, "text": "re, edited"})
+        assert edited["message"]["edited_at"] and edited["message"]["text"] == "re, edited"
+        await expect(b, "message:updated")
+        reacted = await call(b, "message:react", {**message_ref, "emoji": "👍🏽"})
+        assert reacted["message"]["reactions"] == [{"emoji": "👍🏽", "count": 1, "me": True}]
+        assert (await expect(a, "message:reactions"))["data"]["added"] is True
+        await call(b, "message:unreact", {**message_ref, "emoji": "👍🏽"})
+        assert (await expect(a, "message:reactions"))["data"]["reactions"] == []
+        pinned = await call(a, "message:pin", message_ref)
+        assert pinned["pinned_message_ids"] == [message_ref["message_id"]]
+        assert (await expect(b, "message:new"))["data"]["system"]["event"] == "message_pinned"
+        await expect(b, "chat:pins_updated")
+        await call(a, "message:unpin", message_ref)
+        await expect(b, "chat:pins_updated")
+        await a.collect()  # its own copy of the system message, unless it came before the ack
+        hidden = await call(b, "message:delete", {**message_ref, "for_everyone": False})
+        assert hidden["for_everyone"] is False
+        assert await a.nothing()  # deleting for oneself reaches only one's own other devices
+        await call(a, "message:delete", message_ref)
+        await expect(b, "message:deleted")
+
         # Changes made outside a socket (REST) reach every socket, the actor's too.
         stored = await db(Message.objects.get)(pk=first["message"]["id"])
         await db(services.message_edit)(user=alice, chat=chat, message=stored, text="edited")
@@ -263,18 +289,24 @@ class TestEveryServerFrame:
         group = await db(group_chat)(alice, [bob])
         for client in (a, b):
             await expect(client, "chat:created")
-        await db(services.chat_update)(chat=group, actor=alice, title="Renamed", avatar_id=photo.pk)
+        # (The deletion erased the photo, which no other message used.)
+        picture = await db(_upload)(alice, image=True)
+        await db(services.chat_update)(chat=group, actor=alice, title="Renamed", avatar_id=picture.pk)
         for client in (a, b):
-            assert (await expect(client, "chat:updated"))["data"]["chat"]["avatar"]["id"] == str(photo.id)
+            assert (await expect(client, "chat:updated"))["data"]["chat"]["avatar"]["id"] == str(picture.id)
+            assert (await expect(client, "message:new"))["data"]["system"]["event"] == "title_changed"
+            assert (await expect(client, "message:new"))["data"]["system"]["event"] == "avatar_changed"
         await db(services.chat_member_add)(chat=group, actor=alice, user_ids=[carol.pk])
         for client in (a, b):
             assert (await expect(client, "chat:member_added"))["data"]["member"]["user"]["avatar"] is not None
+            assert (await expect(client, "message:new"))["data"]["system"]["event"] == "member_added"
         await db(services.chat_member_update)(chat=group, actor=alice, user_id=bob.pk, role="admin")
         for client in (a, b):
             await expect(client, "chat:member_updated")
         await db(services.chat_member_remove)(chat=group, actor=alice, user_id=carol.pk)
         for client in (a, b):
             await expect(client, "chat:member_removed")
+            assert (await expect(client, "message:new"))["data"]["system"]["event"] == "member_removed"
         # Invite events reach the owner and the admins (bob now) only.
         invite = await db(services.invite_create)(chat=group, actor=alice, max_uses=3)
         for client in (a, b):
@@ -355,8 +387,31 @@ class TestEveryServerFrame:
         await fails(a, "blocked", "message:send", send_data(blocked_chat, "x2"))
         await fails(a, "empty_message", "message:send", send_data(chat, "x3", text="   "))
         await fails(a, "invalid_reply", "message:send", send_data(chat, "x4", reply_to=str(uuid.uuid4())))
-        assert (await a.request("message:send", send_data(chat, "dup")))["type"] == "ack"
+        dup = await a.request("message:send", send_data(chat, "dup"))
+        assert dup["type"] == "ack"
         await fails(a, "client_id_reused", "message:send", send_data(channel, "dup"))
+        too_long = send_data(chat, "x7", text="x" * (settings.MESSAGE_MAX_LENGTH + 1))
+        assert (await fails(a, "text_too_long", "message:send", too_long))["details"] == {
+            "max": settings.MESSAGE_MAX_LENGTH
+        }
+        sent_ref = {"message_id": dup["data"]["message"]["id"]}
+        await fails(a, "invalid_emoji", "message:react", {**sent_ref, "emoji": "no"})
+        settings.MESSAGE_MAX_REACTIONS = 1
+        assert (await a.request("message:react", {**sent_ref, "emoji": "👍"}))["type"] == "ack"
+        assert (await fails(a, "too_many_reactions", "message:react", {**sent_ref, "emoji": "🎉"}))["details"] == {
+            "max": 1
+        }
+        monkeypatch.setattr(pins, "CHAT_MAX_PINS", 0)
+        assert (await fails(a, "too_many_pins", "message:pin", sent_ref))["details"] == {"max": 0}
+        settings.MESSAGE_EDIT_WINDOW_SECONDS = 0
+        expired_edit = await fails(a, "edit_window_expired", "message:edit", {**sent_ref, "text": "late"})
+        assert expired_edit["details"] == {"seconds": 0}
+        await db(services.chat_update)(chat=channel, actor=alice, title="Renamed")  # a system message
+        recorded = await db(lambda: Message.objects.get(chat=channel, kind="system"))()
+        system_ref = {"chat_id": str(channel.id), "message_id": str(recorded.id)}
+        await fails(
+            a, "not_forwardable", "message:send", {**send_data(chat, "x8", text=""), "forward_from": system_ref}
+        )
         expired = await fails(a, "cursor_expired", "sync:request", {"cursor": a.ready["data"]["cursor"] + 1000})
         assert isinstance(expired["details"]["cursor"], int)
         unknown_upload = str(uuid.uuid4())

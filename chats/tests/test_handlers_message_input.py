@@ -43,6 +43,7 @@ def _fast_result(data):
         {"chat_id": CHAT, "client_id": "c1", "text": "x" * settings.MESSAGE_MAX_LENGTH},
         {"chat_id": CHAT, "client_id": "c" * 64, "text": "longest client id"},
         {"chat_id": CHAT, "client_id": "c1", "text": "extra keys", "unknown": 1},
+        {"chat_id": CHAT, "client_id": "c1", "text": "not a forward", "forward_from": None},
         # From here on the fast check declines and the serializer decides.
         {"chat_id": CHAT, "client_id": " c1 ", "text": "client id trimmed by DRF"},
         {"chat_id": CHAT, "client_id": 12, "text": "numeric client id"},
@@ -64,7 +65,32 @@ def _fast_result(data):
         {"chat_id": CHAT, "client_id": "c1", "text": "x", "attachment_ids": None},
         {"chat_id": CHAT, "client_id": "c1", "text": "", "attachment_ids": [REPLY]},
         {"chat_id": CHAT, "client_id": "c1", "text": "", "attachment_ids": ["nope"]},
+        {"chat_id": CHAT, "client_id": "c1", "forward_from": {"chat_id": CHAT, "message_id": REPLY}},
+        {"chat_id": CHAT, "client_id": "c1", "text": " ", "forward_from": {"chat_id": CHAT, "message_id": REPLY}},
+        {
+            "chat_id": CHAT,
+            "client_id": "c1",
+            "text": "and text",
+            "forward_from": {"chat_id": CHAT, "message_id": REPLY},
+        },
+        {"chat_id": CHAT, "client_id": "c1", "reply_to": REPLY, "forward_from": {"chat_id": CHAT, "message_id": REPLY}},
+        {
+            "chat_id": CHAT,
+            "client_id": "c1",
+            "attachment_ids": [REPLY],
+            "forward_from": {"chat_id": CHAT, "message_id": REPLY},
+        },
+        {"chat_id": CHAT, "client_id": "c1", "forward_from": {"chat_id": CHAT}},
+        {"chat_id": CHAT, "client_id": "c1", "forward_from": "nope"},
     ],
 )
 def test_the_frame_check_agrees_with_the_serializer(data):
     assert _fast_result(data) == _serializer_result(data)
+
+
+def test_a_forward_with_text_of_its_own_is_refused():
+    forward = {"chat_id": CHAT, "message_id": REPLY}
+    outcome, details = _fast_result({"chat_id": CHAT, "client_id": "c1", "text": "mine", "forward_from": forward})
+    assert (outcome, list(details)) == ("error", ["forward_from"])
+    outcome, data = _fast_result({"chat_id": CHAT, "client_id": "c1", "text": "  ", "forward_from": forward})
+    assert outcome == "ok" and data["forward_from"] == {"chat_id": uuid.UUID(CHAT), "message_id": uuid.UUID(REPLY)}

@@ -6,11 +6,13 @@ the ordinary request must be served by the fast path; everything else must reach
 """
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
@@ -20,10 +22,11 @@ from psycopg_pool import PoolTimeout
 from accounts import session_check
 from accounts.models import DeviceSession
 from accounts.services.sessions import session_create, session_revoke
+from accounts.tests.factories import UserFactory
 from chats import history_fast, services
 from chats.history_fast import HistoryFastPath, close_pool
 from chats.models import Chat, Message, MessageAttachment
-from chats.tests.factories import direct_chat, send
+from chats.tests.factories import direct_chat, group_chat, send
 from media.models import Attachment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -173,6 +176,46 @@ async def test_pages_are_byte_for_byte_the_views(paths, alice, bob):
         assert served_fast, query
     status, _, body, _ = await paths.compare(_history(chat), headers=[auth])
     assert b'"deleted":true' in body and b'"duration_seconds":12.0' in body and b"\\u2028" in body
+
+
+def _group_with_reactions_mentions_forwards_and_hidden(alice, bob, carol) -> Chat:
+    """A group whose messages carry what depends on the reader (reactions' `me`, hidden ones)."""
+    chat = group_chat(alice, [bob, carol], title="Grüße 👋")
+    UserFactory._meta.model.objects.filter(pk=carol.pk).update(display_name='Carol "Quotes" Ü')
+    mentioning = send(alice, chat, "@bob and @carol, and @all")
+    for user, emoji in [(bob, "👍🏽"), (carol, "👍🏽"), (carol, "👨‍👩‍👧‍👦"), (alice, "❤️")]:
+        services.message_react(user=user, chat=chat, message=mentioning, emoji=emoji)
+    services.message_unreact(user=bob, chat=chat, message=mentioning, emoji="👍🏽")
+    original = send(carol, chat, "forward me")
+    _attach(original, 0)
+    forward = {"chat_id": chat.pk, "message_id": original.pk}
+    async_to_sync(services.message_send)(sender=bob, chat_id=chat.pk, client_id="fwd", forward_from=forward)
+    hidden = send(carol, chat, "bob hides this")
+    services.message_delete(user=bob, chat=chat, message=hidden, for_everyone=False)
+    services.message_pin(user=alice, chat=chat, message=original)  # a system message
+    gone = send(carol, chat, "reacted, then deleted")
+    services.message_react(user=bob, chat=chat, message=gone, emoji="👍")
+    services.message_delete(user=carol, chat=chat, message=gone)
+    return chat
+
+
+async def test_what_depends_on_the_reader_is_byte_for_byte_the_views(paths, alice, bob, carol):
+    chat = await database_sync_to_async(_group_with_reactions_mentions_forwards_and_hidden)(alice, bob, carol)
+    bodies = {}
+    for reader in (alice, bob, carol):
+        auth = await database_sync_to_async(_bearer)(reader)
+        for query in ["", "limit=2", "before=4&limit=2", "after=2&limit=3", "after=3&before=6"]:
+            status, _, body, served_fast = await paths.compare(_history(chat), query=query, headers=[auth])
+            assert (status, served_fast) == (200, True), (query, body)
+        bodies[reader.username] = json.loads((await paths.compare(_history(chat), headers=[auth])).body)
+    first = {name: body["results"][0] for name, body in bodies.items()}
+    assert [reaction["me"] for reaction in first["carol"]["reactions"]] == [True, True, False]
+    assert [reaction["me"] for reaction in first["bob"]["reactions"]] == [False, False, False]
+    assert first["alice"]["mentions"] == [str(bob.pk), str(carol.pk)]
+    texts = {name: [message["text"] for message in body["results"]] for name, body in bodies.items()}
+    assert "bob hides this" in texts["carol"] and "bob hides this" not in texts["bob"]
+    forwarded = next(message for message in bodies["bob"]["results"] if message["forwarded_from"])
+    assert forwarded["forwarded_from"]["chat_title"] == "Grüße 👋" and len(forwarded["attachments"]) == 1
 
 
 async def test_a_message_whose_sender_is_gone(paths, alice, bob):

@@ -20,8 +20,9 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from chats.models import Chat, Message, StreamEvent
 from chats.send_batch import MessageSendBatcher, MessageToSend, message_store
-from chats.tests.factories import direct_chat
+from chats.tests.factories import direct_chat, send
 from chats.tests.test_services_messages import _cases
+from media.tests.factories import AttachmentFactory
 from messenger import realtime
 from messenger.db import async_pool, psycopg_params
 
@@ -169,6 +170,52 @@ async def test_every_message_of_one_batch_gets_the_outcome_it_would_have_alone(p
     assert event_ids == list(range(warm[2] + 1, warm[2] + 4))  # consecutive after the first batch's
     stored = await database_sync_to_async(Message.objects.count)()
     assert stored == 1 + 1 + 3  # "first", the warm-up and the three accepted
+
+
+async def test_forwards_and_mentions_share_a_batch_with_ordinary_sends(pool):
+    """Each keeps its own extra elements: mentions and a forward's origin and files are stored with
+    it alone, and a forward whose source is gone fails alone."""
+    alice, bob = await database_sync_to_async(lambda: (UserFactory(), UserFactory()))()
+
+    def setup():
+        chat = direct_chat(alice, bob)
+        photo = AttachmentFactory(uploader=bob)
+        source = send(bob, chat, "with a photo", attachment_ids=[photo.pk])
+        gone = send(bob, chat, "gone")
+        Message.objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+        return chat, photo, source, gone
+
+    chat, photo, source, gone = await database_sync_to_async(setup)()
+    origin = '{"sender_id":null}'
+    batch = [
+        fields(alice, chat.pk, "warm"),
+        fields(alice, chat.pk, "plain"),
+        fields(alice, chat.pk, "mention")._replace(mention_ids=[bob.pk]),
+        fields(alice, chat.pk, "forward")._replace(
+            attachment_ids=[photo.pk], forward_of=source.pk, forwarded_from_json=origin
+        ),
+        fields(alice, chat.pk, "forward-gone")._replace(forward_of=gone.pk, forwarded_from_json=origin),
+        fields(alice, chat.pk, "after"),
+    ]
+    batcher = RecordingBatcher(pool)
+    rows = await asyncio.gather(*(batcher.send(message) for message in batch))
+    assert batcher.calls == [1, 5]
+    assert [row[0] for row in rows] == ["ok", "ok", "ok", "ok", "forward_not_found", "ok"]
+
+    def stored():
+        messages = Message.objects.filter(chat=chat, client_id__in=[message.client_id for message in batch])
+        return {
+            message.client_id: (message.mention_ids, message.forwarded_from_json, list(message.attachments.all()))
+            for message in messages
+        }
+
+    assert await database_sync_to_async(stored)() == {
+        "warm": (None, None, []),
+        "plain": (None, None, []),
+        "mention": ([bob.pk], None, []),
+        "forward": (None, origin, [photo]),
+        "after": (None, None, []),
+    }
 
 
 def _waiting_for_a_lock() -> bool:

@@ -91,6 +91,7 @@ class TestReplay:
             "message:new",
             "chat:invite_revoked",
             "chat:member_removed",
+            "message:new",  # the member_removed system message
         ]
 
         back = await connect(alice, device="away")

@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import transaction
 
 from media.models import Attachment
-from media.selectors import attachment_list_unattached
+from media.selectors import attachment_list_unattached, attachment_list_unreferenced
 from media.storage import storage_delete
 
 logger = logging.getLogger(__name__)
@@ -20,6 +20,31 @@ def attachment_delete(*, attachment: Attachment) -> None:
     with transaction.atomic():
         attachment.delete()
         transaction.on_commit(lambda: storage_delete(*keys))
+
+
+def attachment_delete_unreferenced(*, attachment_ids) -> int:
+    """Delete those of `attachment_ids` that nothing uses any more (a message deleted for everyone
+    erases its files); their stored bytes go once the caller's transaction commits.
+
+    Runs in the caller's transaction. The rows are locked in pk order, as a send locks the files it
+    attaches, and checked under the lock: a message that shares one (a forward) keeps it.
+    """
+    if not attachment_ids:
+        return 0
+    with transaction.atomic():
+        locked = list(
+            Attachment.objects.filter(pk__in=attachment_ids).select_for_update().order_by("pk").values_list("pk")
+        )
+        doomed = list(
+            attachment_list_unreferenced()
+            .filter(pk__in=[pk for (pk,) in locked])
+            .values_list("pk", "storage_key", "thumbnail_key")
+        )
+        Attachment.objects.filter(pk__in=[pk for pk, _, _ in doomed]).delete()
+        keys = [key for _, storage_key, thumbnail_key in doomed for key in (storage_key, thumbnail_key)]
+        if keys:
+            transaction.on_commit(lambda: storage_delete(*keys))
+    return len(doomed)
 
 
 def attachment_cleanup_unattached(*, created_before: datetime, dry_run: bool = False) -> int:

@@ -64,6 +64,7 @@ def world(user, other_user) -> World:
         "attachment_id": str(AttachmentFactory(uploader=user).pk),
         "folder_id": str(folder_create(owner=user, name="Work", chat_ids=[chat.pk]).pk),
         "code": invite_create(chat=chat, actor=user).code,
+        "emoji": "👍",
     }
     return World(client=client, ids=ids)
 
