@@ -8,6 +8,7 @@ from messenger import views, web
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("chats.api.urls")),
+    path("", include("calls.api.urls")),
     path("", include("media.api.urls")),
 ]
 
