@@ -122,11 +122,9 @@ class Socket:
         ready = json.loads(await asyncio.wait_for(connection.recv(), FRAME_TIMEOUT))
         # last_seen is the one profile field that moves: it is set when the user's last socket closes.
         user = {**account.user, "last_seen": ready["data"]["user"]["last_seen"]}
-        assert ready == {
-            "type": "ready",
-            "data": {"user": user, "session_id": account.session_id, "cursor": ready["data"]["cursor"]},
-        }, ready
-        assert isinstance(ready["data"]["cursor"], int), ready
+        data = {"user": user, "session_id": account.session_id, "cursor": ready["data"]["cursor"]}
+        assert ready == {"type": "ready", "data": {**data, "calls": ready["data"]["calls"]}}, ready
+        assert isinstance(ready["data"]["cursor"], int) and isinstance(ready["data"]["calls"], list), ready
         return cls(connection, ready)
 
     @property
