@@ -116,7 +116,8 @@ class TestStartAndEnd:
         response = client.post("/api/v1/calls", {"chat_id": str(chat.pk), "kind": "audio"}, format="json")
         assert response.status_code == 201, response.json()
         call = response.json()
-        assert (call["state"], call["direction"], call["initiator_session_id"]) == ("ringing", "outgoing", str(session.pk))
+        assert (call["state"], call["direction"]) == ("ringing", "outgoing")
+        assert call["initiator_session_id"] == str(session.pk)
         (incoming,) = stream_after(since)
         assert incoming.type == "call:incoming" and incoming.data["call"]["id"] == call["id"]
         ended = client.post(f"/api/v1/calls/{call['id']}/end", {}, format="json")

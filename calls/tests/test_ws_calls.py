@@ -84,7 +84,8 @@ class TestRinging:
         ended = (await acked(callee, "call:reject", call_ref(call)))["call"]
         assert (ended["state"], ended["end_reason"], ended["duration_seconds"]) == ("ended", "rejected", 0)
         message = (await caller.receive_type("message:new"))["data"]
-        assert (message["kind"], message["sender_id"], message["system"]["reason"]) == ("call", str(alice.id), "rejected")
+        assert (message["kind"], message["sender_id"]) == ("call", str(alice.id))
+        assert message["system"]["reason"] == "rejected"
         assert (await caller.receive_type("call:ended"))["data"] == {"call": ended}
         # The rejecting socket got the ack instead of call:ended (its message:new may come either side of it).
         assert "call:ended" not in [frame["type"] for frame in await callee.collect()]
@@ -209,7 +210,8 @@ class TestSignaling:
     async def _answered_call(self, alice, bob, carol):
         """A group call of alice (her socket) and bob (his phone); bob's tablet and carol are not in it."""
         group = await db(group_chat)(alice, [bob, carol])
-        a, phone, tablet, c = await connect(alice), await connect(bob), await connect(bob, device="tablet"), await connect(carol)
+        a, phone, c = await connect(alice), await connect(bob), await connect(carol)
+        tablet = await connect(bob, device="tablet")
         call = await start(a, group)
         await acked(phone, "call:accept", call_ref(call))
         for client in (phone, tablet, c):
@@ -220,7 +222,8 @@ class TestSignaling:
 
     async def test_a_participants_frames_reach_only_the_addressed_session(self, alice, bob, carol):
         call, a, phone, tablet, c = await self._answered_call(alice, bob, carol)
-        offer = {"call_id": call["id"], "to_session_id": session_of(phone), "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
+        to_phone = {"call_id": call["id"], "to_session_id": session_of(phone)}
+        offer = {**to_phone, "sdp": "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}
         assert await acked(a, "call:offer", offer) == {}
         received = await phone.receive_type("call:offer")
         assert received["data"] == {**offer, "from_user_id": str(alice.id), "from_session_id": session_of(a)}
@@ -228,11 +231,11 @@ class TestSignaling:
         await acked(phone, "call:answer", answer)
         assert (await a.receive_type("call:answer"))["data"]["from_session_id"] == session_of(phone)
         candidate = {"candidate": "candidate:1 1 UDP 2122252543 192.0.2.10 54400 typ host", "sdpMLineIndex": 0}
-        await acked(a, "call:candidate", {**call_ref(call), "to_session_id": session_of(phone), "candidate": candidate})
+        await acked(a, "call:candidate", {**to_phone, "candidate": candidate})
         relayed = (await phone.receive_type("call:candidate"))["data"]["candidate"]
         assert relayed == {**candidate, "sdpMid": None, "usernameFragment": None}
         end_of_candidates = {"candidate": "", "sdpMid": "0"}
-        await acked(a, "call:candidate", {**call_ref(call), "to_session_id": session_of(phone), "candidate": end_of_candidates})
+        await acked(a, "call:candidate", {**to_phone, "candidate": end_of_candidates})
         assert (await phone.receive_type("call:candidate"))["data"]["candidate"]["candidate"] == ""
         assert all([await client.nothing() for client in (a, phone, tablet, c)])
 
@@ -271,7 +274,7 @@ class TestSignaling:
         line = "c" * (settings.CALL_CANDIDATE_MAX_BYTES + 1)
         wrong = [
             ("call:candidate", {**to, "candidate": {"candidate": line, "sdpMid": "0"}}, ["candidate"]),
-            ("call:candidate", {**to, "candidate": {"candidate": "candidate:1 1 UDP 1 1.2.3.4 5 typ host"}}, ["candidate"]),
+            ("call:candidate", {**to, "candidate": {"candidate": "candidate:1 1 UDP 1 192.0.2.1 5"}}, ["candidate"]),
             ("call:candidate", {**to, "candidate": "candidate:1"}, ["candidate"]),
             ("call:answer", {**to, "sdp": ""}, ["sdp"]),
             ("call:answer", {"call_id": "x", "sdp": 5}, ["call_id", "to_session_id", "sdp"]),
@@ -287,7 +290,7 @@ class TestSignaling:
         limited = await connect(alice, device="limited")
         to = {"call_id": call["id"], "to_session_id": session_of(phone), "sdp": "v=0\r\n"}
         replies = [await limited.request("call:offer", to) for _ in range(4)]
-        assert [reply["data"].get("code") for reply in replies] == ["not_found", "not_found", "not_found", "rate_limited"]
+        assert [reply["data"].get("code") for reply in replies] == ["not_found"] * 3 + ["rate_limited"]
 
 
 class TestReplay:

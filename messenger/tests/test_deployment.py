@@ -282,7 +282,7 @@ class TestTurnServer:
         app, coturn = environment("app"), service("coturn")
         script = " ".join(coturn["entrypoint"])
         for url in [*app["STUN_URLS"].split(","), *app["TURN_URLS"].split(",")]:
-            scheme, host, port, transport = re.fullmatch(r"(stun|turn):([^:]+):(\d+)(?:\?transport=(udp|tcp))?", url).groups()
+            host, port, transport = re.fullmatch(r"(?:stun|turn):([^:]+):(\d+)(?:\?transport=(udp|tcp))?", url).groups()
             assert host == "localhost" and f"--listening-port={port}" in script
             assert f"{port}:{port}/{transport or 'udp'}" in coturn["ports"], url
         low, high = re.search(r"--min-port=(\d+) --max-port=(\d+)", script).groups()

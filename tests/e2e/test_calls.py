@@ -29,7 +29,8 @@ class Peer:
             RTCIceServer(urls=server["urls"], username=server.get("username"), credential=server.get("credential"))
             for server in ice_servers
         ]
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy.RELAY))
+        relay_only = RTCConfiguration(iceServers=servers, iceTransportPolicy=RTCIceTransportPolicy.RELAY)
+        self.pc = RTCPeerConnection(relay_only)
 
     async def send_description(self, event_type: str, call_id: str, to_session_id: str) -> int:
         """Send the local description without its candidates, then each candidate; returns how many."""
@@ -84,7 +85,8 @@ async def ice_servers(server, account: Account) -> list[dict]:
 
 
 async def test_two_webrtc_peers_connect_relay_only_through_coturn(cluster, connect, turn_server):
-    env = {"STUN_URLS": turn_server.stun_url, "TURN_URLS": turn_server.turn_url, "TURN_SHARED_SECRET": turn_server.secret}
+    env = {"STUN_URLS": turn_server.stun_url, "TURN_URLS": turn_server.turn_url}
+    env["TURN_SHARED_SECRET"] = turn_server.secret
     server_a, server_b = cluster.start("a", "b", env=env)
     alice, bob = register(server_a, "alice"), register(server_b, "bob")
     chat = direct_chat(server_a, alice, bob)
@@ -148,9 +150,9 @@ async def test_two_webrtc_peers_connect_relay_only_through_coturn(cluster, conne
         assert (await callee.socket.receive_type("message:new"))["data"]["system"]["reason"] == "completed"
         assert (await callee.socket.receive_type("call:ended"))["data"]["call"] == ended
         status, history = await http_async("GET", f"{server_b.http_url}/api/v1/calls", token=bob.access)
-        assert status == 200 and [(entry["id"], entry["direction"], entry["end_reason"]) for entry in history["results"]] == [
-            (call["id"], "incoming", "completed")
-        ]
+        assert status == 200, history
+        (entry,) = history["results"]
+        assert (entry["id"], entry["direction"], entry["end_reason"]) == (call["id"], "incoming", "completed")
     finally:
         for peer in (caller, callee):
             await peer.pc.close()
@@ -168,7 +170,8 @@ async def test_missed_at_the_deadline_after_the_callers_process_was_killed(clust
     server_a.kill()  # the process that started the call, with the caller's socket, is gone
 
     message = (await callee.receive_type("message:new"))["data"]
-    assert (message["kind"], message["system"]["call_id"], message["system"]["reason"]) == ("call", call["id"], "missed")
+    assert (message["kind"], message["system"]["call_id"]) == ("call", call["id"])
+    assert message["system"]["reason"] == "missed"
     ended = (await callee.receive_type("call:ended"))["data"]["call"]
     assert (ended["id"], ended["state"], ended["end_reason"]) == (call["id"], "ended", "missed")
     assert await callee.frames_within(1.0) == []  # once

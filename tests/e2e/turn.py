@@ -69,7 +69,7 @@ def start_turn_server(folder: Path) -> TurnServer:
     if binary is None:
         pytest.fail("coturn's turnserver is not installed (apt-get install coturn; .ci/run does)")
     port = _free_udp_and_tcp_port()
-    lowest = random.randrange(20_000, 60_000 - RELAY_PORTS)  # noqa: S311 - a port range, not a secret
+    lowest = random.randrange(20_000, 60_000 - RELAY_PORTS)
     secret, realm = secrets.token_urlsafe(24), "messenger.test"
     log_path = folder / "turnserver.log"
     command = [
@@ -94,7 +94,7 @@ def start_turn_server(folder: Path) -> TurnServer:
         "--verbose",
     ]
     with log_path.open("w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     server = TurnServer(port=port, secret=secret, realm=realm, log_path=log_path, process=process)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while True:
