@@ -15,7 +15,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -46,20 +47,23 @@ def call_start(*, user: User, session_id, chat_id: uuid.UUID, kind: str, origin:
             raise chat_errors.chat_not_found()
         if chat.type == Chat.Type.CHANNEL:
             raise errors.call_not_allowed()
+        # Starts in one chat are serialised (so is the one-ongoing-call check): a 1:1 start locks
+        # its two users' rows, which also serialises the busy checks of calls to either of them;
+        # a group start locks the group's row.
         if chat.type == Chat.Type.DIRECT:
             peer_id = chat.direct_peer_id(user.pk)
             list(User.objects.select_for_update().filter(pk__in=[user.pk, peer_id]).order_by("pk").values_list("pk"))
             if block_exists_between(user_a_id=user.pk, user_b_id=peer_id):
                 raise errors.blocked()
             invitee_ids = [peer_id]
-            busy = _user_busy(user_id=peer_id, now=now)
         else:
+            list(Chat.objects.select_for_update(no_key=True).filter(pk=chat.pk).values_list("pk"))
             invitee_ids = list(
                 ChatMember.objects.filter(chat=chat).exclude(user=user).values_list("user_id", flat=True)
             )
-            busy = False
         _refuse_if_ongoing(chat)
-        call = Call(
+        busy = chat.type == Chat.Type.DIRECT and _user_busy(user_id=invitee_ids[0], now=now)
+        call = Call.objects.create(
             chat=chat,
             initiator=user,
             initiator_session_id=session_id,
@@ -67,18 +71,11 @@ def call_start(*, user: User, session_id, chat_id: uuid.UUID, kind: str, origin:
             created_at=now,
             ring_deadline=now + timedelta(seconds=settings.CALL_RING_TIMEOUT_SECONDS),
         )
-        try:
-            with transaction.atomic():
-                call.save(force_insert=True)
-        except IntegrityError:
-            # A concurrent start in this group won the one-ongoing-call constraint.
-            _refuse_if_ongoing(chat)
-            raise
         CallInvitee.objects.bulk_create([CallInvitee(call=call, user_id=invitee_id) for invitee_id in invitee_ids])
-        CallParticipant.objects.create(call=call, user=user, session_id=session_id, joined_at=now)
+        caller = CallParticipant.objects.create(call=call, user=user, session_id=session_id, joined_at=now)
         if busy:
             return call_finish(call=call, reason=Call.EndReason.BUSY, now=now, origin=origin)
-        call = _reloaded(call)
+        _participants_known(call, [caller])
         events.call_incoming_record(call, origin=origin)
     return call
 
@@ -189,7 +186,9 @@ def _join(*, user: User, session_id, call_id: uuid.UUID, origin: str, accepting:
     with transaction.atomic():
         call = _locked_visible(user=user, call_id=call_id)
         if not _missed_if_overdue(call, now=now):
-            mine = _live_participant(call, user_id=user.pk)
+            participants = list(CallParticipant.objects.filter(call=call).order_by("joined_at", "id"))
+            live = [participant for participant in participants if participant.left_at is None]
+            mine = next((participant for participant in live if participant.user_id == user.pk), None)
             if mine is not None:
                 if str(mine.session_id) != str(session_id):
                     raise errors.call_already_joined(call_id=call.pk)
@@ -197,22 +196,22 @@ def _join(*, user: User, session_id, call_id: uuid.UUID, origin: str, accepting:
                 if mine.reconnect_deadline is not None:
                     mine.reconnect_deadline = None
                     mine.save(update_fields=["reconnect_deadline"])
-                return call
-            invitee = CallInvitee.objects.filter(call=call, user=user).first()
-            if call.is_group:
-                live = CallParticipant.objects.filter(call=call, left_at__isnull=True).count()
-                if live >= settings.CALL_MAX_PARTICIPANTS:
-                    raise errors.call_full(max_participants=settings.CALL_MAX_PARTICIPANTS)
-            elif invitee is None or invitee.state != CallInvitee.State.RINGING:
-                raise errors.call_already_joined(call_id=call.pk)  # the caller's other devices
+                return _participants_known(call, participants)
+            if call.is_group and len(live) >= settings.CALL_MAX_PARTICIPANTS:
+                raise errors.call_full(max_participants=settings.CALL_MAX_PARTICIPANTS)
+            # A 1:1 call is answered by its callee while it rings for them (the caller's other
+            # devices are in it already); any member may join a group call, declined or not.
+            answering = CallInvitee.objects.filter(call=call, user=user).exclude(state=CallInvitee.State.ACCEPTED)
+            if not call.is_group:
+                answering = answering.filter(state=CallInvitee.State.RINGING)
+            if not answering.update(state=CallInvitee.State.ACCEPTED, responded_at=now) and not call.is_group:
+                raise errors.call_already_joined(call_id=call.pk)
             participant = CallParticipant.objects.create(call=call, user=user, session_id=session_id, joined_at=now)
-            if invitee is not None and invitee.state != CallInvitee.State.ACCEPTED:
-                _respond(invitee, CallInvitee.State.ACCEPTED, now=now)
             if call.state == Call.State.RINGING:
                 call.state = Call.State.ACTIVE
                 call.answered_at = now
                 call.save(update_fields=["state", "answered_at"])
-            call = _reloaded(call)
+            _participants_known(call, [*participants, participant])
             if accepting or not call.is_group:
                 events.call_accepted_record(call, participant, origin=origin)
             else:
@@ -259,14 +258,14 @@ def _respond(invitee: CallInvitee | None, state: str, *, now: datetime) -> None:
 
 
 def _user_busy(*, user_id, now: datetime) -> bool:
-    """Ringing for any call, or in a 1:1 call (as caller or callee) that has not ended."""
+    """Ringing for any call, or in a 1:1 call (as caller or callee) that has not ended: one query."""
     ringing = CallInvitee.objects.filter(
-        user_id=user_id, state=CallInvitee.State.RINGING, call__ring_deadline__gt=now
+        user_id=OuterRef("pk"), state=CallInvitee.State.RINGING, call__ring_deadline__gt=now
     ).exclude(call__state=Call.State.ENDED)
     in_direct_call = CallParticipant.objects.filter(
-        user_id=user_id, left_at__isnull=True, call__chat__type=Chat.Type.DIRECT
+        user_id=OuterRef("pk"), left_at__isnull=True, call__chat__type=Chat.Type.DIRECT
     ).exclude(call__state=Call.State.ENDED)
-    return ringing.exists() or in_direct_call.exists()
+    return User.objects.filter(pk=user_id).filter(Q(Exists(ringing)) | Q(Exists(in_direct_call))).exists()
 
 
 def _refuse_if_ongoing(chat: Chat) -> None:
@@ -277,6 +276,13 @@ def _refuse_if_ongoing(chat: Chat) -> None:
 
 def _reloaded(call: Call) -> Call:
     return call_queryset().get(pk=call.pk)
+
+
+def _participants_known(call: Call, participants: list[CallParticipant]) -> Call:
+    """`call` with its participants (all of them, in joining order) as this transaction wrote
+    them: the record is built without reading them back."""
+    call._prefetched_objects_cache = {"participants": participants}
+    return call
 
 
 def _record_call_message(call: Call) -> None:
