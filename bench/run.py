@@ -95,9 +95,9 @@ PARAMS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "CALLS": {
             "calls": 500,  # concurrent 1:1 calls, all going on at once by the end
-            "start_rate": 20,  # calls started per second until all are up (25 s for 500)
+            "start_rate": 5,  # calls started per second until all are up (100 s for 500)
             "candidates": 20,  # ICE candidates each side trickles, after its offer or answer
-            "candidate_interval_ms": 5,
+            "candidate_interval_ms": 20,  # trickled as a browser gathers them: 400 ms for 20
             "sdp_bytes": 2500,  # about an audio+video offer's size
             "drain_seconds": 15,
         },
