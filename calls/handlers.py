@@ -24,16 +24,6 @@ from messenger.socket_apps import Handler
 if TYPE_CHECKING:
     from messenger.consumers import ClientConsumer
 
-HANDLERS: dict[str, Handler] = {}
-
-
-def handles(event_type: str):
-    def register(function: Handler) -> Handler:
-        HANDLERS[event_type] = function
-        return function
-
-    return register
-
 
 async def _lifecycle(socket: "ClientConsumer", service: Callable[..., Call], **arguments: Any) -> dict[str, Any]:
     def run() -> dict[str, Any]:
@@ -43,7 +33,6 @@ async def _lifecycle(socket: "ClientConsumer", service: Callable[..., Call], **a
     return await db_parallel(run)()
 
 
-@handles("call:start")
 async def call_start(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     return await _lifecycle(socket, services.call_start, **validated(s.CallStartSerializer, data))
 
@@ -52,27 +41,22 @@ def _call_id(data: dict[str, Any]) -> uuid.UUID:
     return validated(s.CallRefSerializer, data)["call_id"]
 
 
-@handles("call:accept")
 async def call_accept(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     return await _lifecycle(socket, services.call_accept, call_id=_call_id(data))
 
 
-@handles("call:reject")
 async def call_reject(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     return await _lifecycle(socket, services.call_reject, call_id=_call_id(data))
 
 
-@handles("call:join")
 async def call_join(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     return await _lifecycle(socket, services.call_join, call_id=_call_id(data))
 
 
-@handles("call:end")
 async def call_end(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     return await _lifecycle(socket, services.call_end, **validated(s.CallEndFrameSerializer, data))
 
 
-@handles("call:leave")
 async def call_leave(socket: "ClientConsumer", data: dict[str, Any]) -> dict[str, Any]:
     return await _lifecycle(socket, services.call_leave, **validated(s.CallEndFrameSerializer, data))
 
@@ -157,19 +141,29 @@ async def _signal(socket: "ClientConsumer", data: dict[str, Any], *, event_type:
     )
 
 
-@handles("call:offer")
 async def call_offer(socket: "ClientConsumer", data: dict[str, Any]) -> None:
     await _signal(socket, data, event_type="call:offer")
 
 
-@handles("call:answer")
 async def call_answer(socket: "ClientConsumer", data: dict[str, Any]) -> None:
     await _signal(socket, data, event_type="call:answer")
 
 
-@handles("call:candidate")
 async def call_candidate(socket: "ClientConsumer", data: dict[str, Any]) -> None:
     await _signal(socket, data, event_type="call:candidate")
+
+
+HANDLERS: dict[str, Handler] = {
+    "call:start": call_start,
+    "call:accept": call_accept,
+    "call:reject": call_reject,
+    "call:join": call_join,
+    "call:end": call_end,
+    "call:leave": call_leave,
+    "call:offer": call_offer,
+    "call:answer": call_answer,
+    "call:candidate": call_candidate,
+}
 
 
 # --- the socket's life -------------------------------------------------------------------------------
