@@ -27,6 +27,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.calls import scenario_calls
 from bench.clients import HttpClient, Router, Tracker, WsUser, close_all, connect_all, percentiles
 from bench.procstat import CpuWindow, rss_bytes, total_rss
 
@@ -638,6 +639,7 @@ SCENARIOS: dict[str, Callable[[Target, dict[str, Any], dict[str, Any]], Awaitabl
     "S3": scenario_s3,
     "S4": scenario_s4,
     "S5": scenario_s5,
+    "CALLS": scenario_calls,
 }
 
 

@@ -346,6 +346,28 @@ def _s5_table(s5: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _calls_table(calls: dict[str, Any]) -> list[str]:
+    lines = [
+        "| server | calls set up / started (at calls/s) | setup p50 / p99 | signaling frames relayed | "
+        "relay p50 / p99 | lost / dups | errors | hung up | server / loadgen CPU |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, result in calls.items():
+        if "error" in result:
+            lines.append(f"| {LABELS.get(label, label)} | error: {result['error']} | | | | | | | |")
+            continue
+        signaling = result.get("signaling", {})
+        errors = ", ".join(f"{code} {count}" for code, count in result.get("errors", {}).items()) or "0"
+        lines.append(
+            f"| {LABELS.get(label, label)} | {_num(result.get('set_up'))} / {_num(result.get('calls'))} "
+            f"({result.get('start_rate')}/s) | {_lat(result.get('setup_ms'))} | {_num(signaling.get('delivered'))} "
+            f"| {_lat(result.get('relay_ms'))} | {signaling.get('lost')} / {signaling.get('duplicates')} | {errors} "
+            f"| {_num(result.get('ended'))} | {_num(result.get('server_cpu_pct'), '%')} / "
+            f"{_num(result.get('loadgen_cpu_pct'), '%')} |"
+        )
+    return lines
+
+
 # --- targets -----------------------------------------------------------------------------------------
 
 
@@ -438,6 +460,16 @@ def targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
         _check(
             rows, f"S5 {label}: memory growth after warm-up", f"{growth}%", "< 5%", growth is not None and growth < 5
         )
+    for label, result in scenarios.get("CALLS", {}).items():
+        if "error" in result:
+            continue
+        relay = (result.get("relay_ms") or {}).get("p99")
+        setup = (result.get("setup_ms") or {}).get("p99")
+        relay_met, setup_met = relay is not None and relay <= 10, setup is not None and setup <= 50
+        _check(rows, f"calls {label}: signaling relay p99", f"{relay} ms", "<= 10 ms", relay_met)
+        _check(rows, f"calls {label}: call setup p99", f"{setup} ms", "<= 50 ms", setup_met)
+        complete = result.get("set_up") == result.get("calls") and not result.get("signaling", {}).get("lost")
+        _check(rows, f"calls {label}: every call set up, no frame lost", complete, "yes", complete)
     return rows
 
 
@@ -479,6 +511,11 @@ def markdown(results: dict[str, Any]) -> str:
         ("S3", "S3 - idle sockets on one server process", _s3_table),
         ("S4", "S4 - REST history, pages of 50", _s4_table),
         ("S5", "S5 - soak mixing the above (memory of the server process)", _s5_table),
+        (
+            "CALLS",
+            "Calls - concurrent 1:1 calls, each an offer, an answer and trickled candidates (open loop)",
+            _calls_table,
+        ),
     ]
     capped = any(result.get("capped_at_max_rate") for result in scenarios.get("S1", {}).values())
     notes = {

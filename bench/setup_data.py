@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--group-users", type=int, default=1000)
     parser.add_argument("--idle-users", type=int, default=10_100)
     parser.add_argument("--history", type=int, default=100_000)
+    parser.add_argument("--call-pairs", type=int, default=500)
     args = parser.parse_args()
     _django_setup()
     started = time.perf_counter()
@@ -83,6 +84,11 @@ def main() -> None:
     for index in range(args.pairs):
         first, second = pair_users[2 * index], pair_users[2 * index + 1]
         pairs.append({"a": first, "b": second, "chat_id": _direct_chat(first, second)})
+    call_users = _users("bench_call_", 2 * args.call_pairs)
+    call_pairs = []
+    for index in range(args.call_pairs):
+        first, second = call_users[2 * index], call_users[2 * index + 1]
+        call_pairs.append({"a": first, "b": second, "chat_id": _direct_chat(first, second)})
     group_users = _users("bench_group_", args.group_users)
     idle_users = _users("bench_idle_", args.idle_users)
     reader, writer = _users("bench_history_", 2)
@@ -91,6 +97,7 @@ def main() -> None:
 
     fixture = {
         "pairs": pairs,
+        "call_pairs": call_pairs,
         "group_users": group_users,
         # The bare relay learns group membership from the connect URL, so its groups get fixed ids.
         "relay_group_ids": {str(size): str(uuid.uuid4()) for size in (100, 1000)},
@@ -99,7 +106,8 @@ def main() -> None:
     }
     Path(args.out).write_text(json.dumps(fixture))
     print(
-        f"setup_data: {2 * args.pairs + args.group_users + args.idle_users + 2} users, {args.pairs} pairs, "
+        f"setup_data: {2 * (args.pairs + args.call_pairs) + args.group_users + args.idle_users + 2} users, "
+        f"{args.pairs} pairs, {args.call_pairs} call pairs, "
         f"{args.history} history messages in {time.perf_counter() - started:.1f}s",
         file=sys.stderr,
     )

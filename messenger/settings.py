@@ -328,7 +328,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Stable component names: a second "kind" enum must not rename the first.
-    "ENUM_NAME_OVERRIDES": {"KindEnum": "media.models.Attachment.Kind", "MessageKindEnum": "chats.models.Message.Kind"},
+    "ENUM_NAME_OVERRIDES": {
+        "KindEnum": "media.models.Attachment.Kind",
+        "MessageKindEnum": "chats.models.Message.Kind",
+        "CallKindEnum": "calls.models.Call.Kind",
+        "CallChatTypeEnum": ["direct", "group"],
+        "ChatTypeEnum": "chats.models.Chat.Type",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "messenger.api.schema.document_request_errors",
@@ -414,6 +420,28 @@ STREAM_POLL_INTERVAL_SECONDS = float(env_str("STREAM_POLL_INTERVAL_SECONDS", "1.
 PRESENCE_HEARTBEAT_SECONDS = env_int("PRESENCE_HEARTBEAT_SECONDS", 15)
 # A process silent this long is presumed dead and its users are taken offline.
 PRESENCE_STALE_AFTER_SECONDS = env_int("PRESENCE_STALE_AFTER_SECONDS", 60)
+
+# --- Calls (calls/) ------------------------------------------------------------------------------
+# An unanswered call stops ringing this long after it started (a 1:1 call then ends `missed`).
+CALL_RING_TIMEOUT_SECONDS = env_int("CALL_RING_TIMEOUT_SECONDS", 45)
+# A participant's device without a live socket this long leaves the call (a 1:1 call ends `disconnected`).
+CALL_RECONNECT_GRACE_SECONDS = env_int("CALL_RECONNECT_GRACE_SECONDS", 20)
+# Devices in one group call (a mesh: each pair of them signals and streams directly).
+CALL_MAX_PARTICIPANTS = env_int("CALL_MAX_PARTICIPANTS", 8)
+# How often each process with sockets looks for ring deadlines and reconnect grace periods that
+# have passed (calls.services.deadlines; each fires once, whichever process finds it first).
+CALL_DEADLINE_INTERVAL_SECONDS = float(env_str("CALL_DEADLINE_INTERVAL_SECONDS", "1.0"))
+# Signaling frames are relayed, never stored; these bound what one may carry.
+CALL_SDP_MAX_BYTES = 16 * 1024
+CALL_CANDIDATE_MAX_BYTES = 1024
+# ICE servers handed to clients (GET /api/v1/calls/ice-servers), comma-separated URLs such as
+# stun:turn.example.com:3478 and turn:turn.example.com:3478?transport=udp,turns:turn.example.com:5349.
+STUN_URLS = env_list("STUN_URLS", [])
+TURN_URLS = env_list("TURN_URLS", [])
+# coturn's `static-auth-secret` (use-auth-secret, the TURN REST scheme): credentials are minted
+# per user from it and expire after TURN_CREDENTIAL_TTL_SECONDS. Unset: TURN_URLS are not offered.
+TURN_SHARED_SECRET = env_str("TURN_SHARED_SECRET", "")
+TURN_CREDENTIAL_TTL_SECONDS = env_int("TURN_CREDENTIAL_TTL_SECONDS", 86400)
 
 # --- Misc --------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -12,6 +12,7 @@ api_docs_policy = content_security_policy(settings.CONTENT_SECURITY_POLICY_API_D
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("chats.api.urls")),
+    path("", include("calls.api.urls")),
     path("", include("media.api.urls")),
 ]
 

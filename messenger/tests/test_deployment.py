@@ -264,3 +264,31 @@ class TestProductionOverride:
             for key in keys:
                 assert self.merged_environment(name)[key] != environment(name)[key], (name, key)
         assert database.password != urlsplit(environment("app")["DATABASE_URL"]).password
+
+
+class TestTurnServer:
+    """coturn accepts exactly the credentials the app mints, on the ports the app tells clients."""
+
+    def test_coturn_shares_the_apps_secret_in_the_rest_scheme(self):
+        app, coturn = environment("app"), environment("coturn")
+        assert app["TURN_SHARED_SECRET"] == coturn["TURN_SHARED_SECRET"]
+        script = " ".join(service("coturn")["entrypoint"])
+        assert '--use-auth-secret --static-auth-secret="$TURN_SHARED_SECRET"' in script
+        merged = TestProductionOverride.merged_environment
+        assert merged("app")["TURN_SHARED_SECRET"] == merged("coturn")["TURN_SHARED_SECRET"]
+        assert merged("coturn")["TURN_SHARED_SECRET"] != coturn["TURN_SHARED_SECRET"]
+
+    def test_the_advertised_urls_reach_the_published_ports(self):
+        app, coturn = environment("app"), service("coturn")
+        script = " ".join(coturn["entrypoint"])
+        for url in [*app["STUN_URLS"].split(","), *app["TURN_URLS"].split(",")]:
+            host, port, transport = re.fullmatch(r"(?:stun|turn):([^:]+):(\d+)(?:\?transport=(udp|tcp))?", url).groups()
+            assert host == "localhost" and f"--listening-port={port}" in script
+            assert f"{port}:{port}/{transport or 'udp'}" in coturn["ports"], url
+        low, high = re.search(r"--min-port=(\d+) --max-port=(\d+)", script).groups()
+        assert f"{low}-{high}:{low}-{high}/udp" in coturn["ports"]
+
+    def test_the_compose_network_cannot_be_reached_through_the_relay(self):
+        script = " ".join(service("coturn")["entrypoint"])
+        for private in ("10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255"):
+            assert f"--denied-peer-ip={private}" in script

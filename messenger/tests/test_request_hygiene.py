@@ -15,6 +15,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts.models import Contact
+from calls.services.calls import call_start
 from chats.services.folders import folder_create
 from chats.services.invites import invite_create
 from chats.tests.factories import group_chat, send
@@ -65,6 +66,7 @@ def world(user, other_user) -> World:
         "folder_id": str(folder_create(owner=user, name="Work", chat_ids=[chat.pk]).pk),
         "code": invite_create(chat=chat, actor=user).code,
         "emoji": "👍",
+        "call_id": str(call_start(user=user, session_id=session.pk, chat_id=chat.pk, kind="audio").pk),
     }
     return World(client=client, ids=ids)
 

@@ -122,17 +122,16 @@ class Socket:
         ready = json.loads(await asyncio.wait_for(connection.recv(), FRAME_TIMEOUT))
         # last_seen is the one profile field that moves: it is set when the user's last socket closes.
         user = {**account.user, "last_seen": ready["data"]["user"]["last_seen"]}
-        assert ready == {
-            "type": "ready",
-            "data": {
-                "user": user,
-                "session_id": account.session_id,
-                "cursor": ready["data"]["cursor"],
-                "online_user_ids": ready["data"]["online_user_ids"],
-            },
-        }, ready
+        data = {
+            "user": user,
+            "session_id": account.session_id,
+            "cursor": ready["data"]["cursor"],
+            "online_user_ids": ready["data"]["online_user_ids"],
+            "calls": ready["data"]["calls"],
+        }
+        assert ready == {"type": "ready", "data": data}, ready
         assert isinstance(ready["data"]["cursor"], int), ready
-        assert isinstance(ready["data"]["online_user_ids"], list), ready
+        assert isinstance(ready["data"]["online_user_ids"], list) and isinstance(ready["data"]["calls"], list), ready
         return cls(connection, ready)
 
     @property

@@ -27,6 +27,7 @@ import redis
 from django.conf import settings
 
 from tests.e2e.clients import Account, Socket
+from tests.e2e.turn import TurnServer, start_turn_server
 from tests.servers import free_port, server_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,6 +140,13 @@ class Server:
         with self.log_path.open("a") as log:
             log.write(f"===== py-spy dump of a server that ignored SIGTERM =====\n{dump.stdout}{dump.stderr}\n")
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, without closing its sockets or anything else."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(STOP_TIMEOUT_SECONDS)
+
     def restart(self) -> bool:
         """Stop (SIGTERM) and start again on the same port; returns what stop() returned."""
         graceful = self.stop()
@@ -234,6 +242,16 @@ def cluster(request, e2e_session: E2ESession, transactional_db) -> Iterator[Clus
 
 
 @pytest.fixture
+def turn_server(tmp_path: Path) -> Iterator[TurnServer]:
+    """A coturn on loopback with a shared secret (tests.e2e.turn), stopped after the test."""
+    server = start_turn_server(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 async def connect(cluster: Cluster) -> AsyncIterator:
     """`await connect(server, account)`: an authenticated Socket that is closed after the test."""
     opened: list[Socket] = []
@@ -255,4 +273,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and isinstance(running, Cluster):
         for server in running.servers:
             report.sections.append((f"daphne {server.name} ({server.log_path})", server.log_text()))
+    turn = getattr(item, "funcargs", {}).get("turn_server")
+    if report.failed and isinstance(turn, TurnServer):
+        report.sections.append((f"turnserver ({turn.log_path})", turn.log_text()[-20_000:]))
     return report
